@@ -1,0 +1,482 @@
+//! The intervention, its status lifecycle, and the rules that decide what a
+//! verification request may do to it. Pure: no AWS, no HTTP.
+
+use serde::{Deserialize, Serialize};
+
+/// Status codes of SPEC's lifecycle table.
+pub mod status {
+    pub const PLANNED: i64 = 1;
+    pub const IN_PROGRESS: i64 = 2;
+    pub const TO_VERIFY: i64 = 3;
+    pub const VALIDATED: i64 = 4;
+    pub const REFUSED: i64 = 5;
+    pub const CANCELLED: i64 = 6;
+}
+
+/// The client's verdict on a finished intervention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Reject,
+}
+
+impl Decision {
+    /// The wire code (`1` accept, `2` reject).
+    pub fn code(self) -> i64 {
+        match self {
+            Decision::Accept => 1,
+            Decision::Reject => 2,
+        }
+    }
+
+    /// The status an intervention reaches when this decision is applied.
+    pub fn resulting_status(self) -> i64 {
+        match self {
+            Decision::Accept => status::VALIDATED,
+            Decision::Reject => status::REFUSED,
+        }
+    }
+}
+
+/// Who is asking, as established by both tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub session_id: String,
+    /// Distinct organisations the user acts for, sorted.
+    pub organization_ids: Vec<i64>,
+    pub scopes: Vec<String>,
+}
+
+/// The scope a caller needs to verify interventions.
+pub const VERIFY_SCOPE: &str = "interventions:verify";
+
+impl Caller {
+    pub fn may_verify(&self) -> bool {
+        self.scopes.iter().any(|s| s == VERIFY_SCOPE)
+    }
+
+    pub fn acts_for(&self, organization_id: Option<i64>) -> bool {
+        organization_id.is_some_and(|org| self.organization_ids.binary_search(&org).is_ok())
+    }
+}
+
+/// A validated request: what the caller wants done to which intervention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyCommand {
+    pub intervention_id: i64,
+    pub decision: Decision,
+    pub comment: String,
+    pub notification_id: Option<String>,
+}
+
+/// The intervention record as the API exposes it: the 28 fields of the
+/// reference, in its order, `None` (serialised as `null`) where unset.
+/// The store reads items into it and the edge writes it out unchanged, so the
+/// attribute names of the table and the JSON names are one list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Intervention {
+    pub id: Option<i64>,
+    pub status: Option<i64>,
+    #[serde(rename = "type")]
+    pub kind: Option<i64>,
+    pub description: Option<String>,
+    pub img_signature: Option<String>,
+    pub code_pin: Option<i64>,
+    pub auto_created: Option<bool>,
+    pub creation_status: Option<i64>,
+    pub scheduled_start: Option<String>,
+    pub scheduled_end: Option<String>,
+    pub actual_start: Option<String>,
+    pub actual_end: Option<String>,
+    pub provider_name: Option<String>,
+    pub provider_email: Option<String>,
+    pub provider_action_comment: Option<String>,
+    pub provider_general_comment: Option<String>,
+    pub assigned_company_contact_id: Option<i64>,
+    pub assigned_user_id: Option<i64>,
+    pub verified_by_user_id: Option<i64>,
+    pub verified_at: Option<String>,
+    pub decision_comment: Option<String>,
+    pub attendee_count: Option<i64>,
+    pub routine_id: Option<i64>,
+    pub organization_id: Option<i64>,
+    pub created_by_user_id: Option<i64>,
+    pub archived_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub created_at: Option<String>,
+}
+
+/// Why a decision cannot be applied, in the words of SPEC's 404/409 rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Missing, or owned by an organisation the caller does not act for.
+    NotFound,
+    Archived {
+        status: Option<i64>,
+    },
+    AlreadyVerified {
+        status: i64,
+    },
+    NotAwaitingVerification {
+        status: Option<i64>,
+    },
+}
+
+impl Refusal {
+    /// The stable `code` of the 409 problem (and of the log line).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NotFound => "intervention_not_found",
+            Refusal::Archived { .. } => "archived",
+            Refusal::AlreadyVerified { .. } => "already_verified",
+            Refusal::NotAwaitingVerification { .. } => "not_awaiting_verification",
+        }
+    }
+}
+
+/// What became of a request whose conditional write was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The same caller already made this exact decision: answer with the record.
+    Replay(Box<Intervention>),
+    Refused(Refusal),
+}
+
+/// Everything the store needs for the one conditional write: the change and
+/// the preconditions, already decided here so the adapter only translates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionWrite {
+    pub intervention_id: i64,
+    /// The write applies only to an intervention of one of these.
+    pub organization_ids: Vec<i64>,
+    pub new_status: i64,
+    pub entry: HistoryEntry,
+}
+
+/// One element of `verificationHistory`: the audit trail of applied decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub decision: i64,
+    pub decision_comment: String,
+    pub user_id: i64,
+    pub session_id: String,
+    pub at: String,
+}
+
+/// The write that applies `command` for `caller` at `now` (ISO-8601 UTC).
+pub fn plan_decision(caller: &Caller, command: &VerifyCommand, now: &str) -> DecisionWrite {
+    DecisionWrite {
+        intervention_id: command.intervention_id,
+        organization_ids: caller.organization_ids.clone(),
+        new_status: command.decision.resulting_status(),
+        entry: HistoryEntry {
+            decision: command.decision.code(),
+            decision_comment: command.comment.clone(),
+            user_id: caller.user_id,
+            session_id: caller.session_id.clone(),
+            at: now.to_owned(),
+        },
+    }
+}
+
+/// Tells apart, from the record as it was when the conditional write was
+/// refused (`None` when there is no such item), why it was refused.
+/// Order matters: ownership hides everything, then archived, then lifecycle.
+pub fn judge_refused_write(
+    current: Option<Intervention>,
+    caller: &Caller,
+    command: &VerifyCommand,
+) -> Verdict {
+    let Some(current) = current else {
+        return Verdict::Refused(Refusal::NotFound);
+    };
+    if !caller.acts_for(current.organization_id) {
+        return Verdict::Refused(Refusal::NotFound);
+    }
+    if current.archived_at.is_some() {
+        return Verdict::Refused(Refusal::Archived {
+            status: current.status,
+        });
+    }
+    match current.status {
+        Some(s @ (status::VALIDATED | status::REFUSED)) => {
+            if is_replay(&current, caller, command) {
+                Verdict::Replay(Box::new(current))
+            } else {
+                Verdict::Refused(Refusal::AlreadyVerified { status: s })
+            }
+        }
+        // Status 3, unarchived and owned cannot have failed the condition;
+        // seeing it means the item is malformed (say, a non-numeric status):
+        // refusing is the safe answer.
+        other => Verdict::Refused(Refusal::NotAwaitingVerification { status: other }),
+    }
+}
+
+/// Same decision, same comment, same user: a client retry, safe to answer 200.
+fn is_replay(current: &Intervention, caller: &Caller, command: &VerifyCommand) -> bool {
+    current.status == Some(command.decision.resulting_status())
+        && current.verified_by_user_id == Some(caller.user_id)
+        && current.decision_comment.as_deref() == Some(command.comment.as_str())
+}
+
+/// Length as the JavaScript clients count it: UTF-16 code units.
+pub fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: 7,
+            session_id: "s-1".into(),
+            organization_ids: vec![1, 3],
+            scopes: vec![VERIFY_SCOPE.into()],
+        }
+    }
+
+    fn command(decision: Decision, comment: &str) -> VerifyCommand {
+        VerifyCommand {
+            intervention_id: 10,
+            decision,
+            comment: comment.into(),
+            notification_id: None,
+        }
+    }
+
+    fn record(status: i64) -> Intervention {
+        Intervention {
+            id: Some(10),
+            status: Some(status),
+            organization_id: Some(3),
+            ..Intervention::default()
+        }
+    }
+
+    fn verified(status: i64, by: i64, comment: &str) -> Intervention {
+        Intervention {
+            verified_by_user_id: Some(by),
+            decision_comment: Some(comment.into()),
+            ..record(status)
+        }
+    }
+
+    #[test]
+    fn decisions_map_to_codes_and_statuses() {
+        assert_eq!(Decision::Accept.code(), 1);
+        assert_eq!(Decision::Reject.code(), 2);
+        assert_eq!(Decision::Accept.resulting_status(), status::VALIDATED);
+        assert_eq!(Decision::Reject.resulting_status(), status::REFUSED);
+    }
+
+    #[test]
+    fn plan_carries_caller_command_and_time() {
+        let w = plan_decision(
+            &caller(),
+            &command(Decision::Reject, "late"),
+            "2024-01-01T00:00:00.000Z",
+        );
+        assert_eq!(w.intervention_id, 10);
+        assert_eq!(w.organization_ids, vec![1, 3]);
+        assert_eq!(w.new_status, 5);
+        assert_eq!(
+            w.entry,
+            HistoryEntry {
+                decision: 2,
+                decision_comment: "late".into(),
+                user_id: 7,
+                session_id: "s-1".into(),
+                at: "2024-01-01T00:00:00.000Z".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn missing_item_is_not_found() {
+        let v = judge_refused_write(None, &caller(), &command(Decision::Accept, ""));
+        assert_eq!(v, Verdict::Refused(Refusal::NotFound));
+    }
+
+    #[test]
+    fn foreign_or_orgless_item_is_not_found_whatever_its_state() {
+        for status in 1..=6 {
+            for org in [Some(2), None] {
+                let mut r = verified(status, 7, "ok");
+                r.organization_id = org;
+                r.archived_at = Some("2024-01-01T00:00:00.000Z".into());
+                let v = judge_refused_write(Some(r), &caller(), &command(Decision::Accept, "ok"));
+                assert_eq!(
+                    v,
+                    Verdict::Refused(Refusal::NotFound),
+                    "status {status} org {org:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn archived_wins_over_every_status_and_is_never_replayed() {
+        for status in 1..=6 {
+            let mut r = verified(status, 7, "ok");
+            r.archived_at = Some("2024-01-01T00:00:00.000Z".into());
+            let v = judge_refused_write(Some(r), &caller(), &command(Decision::Accept, "ok"));
+            assert_eq!(
+                v,
+                Verdict::Refused(Refusal::Archived {
+                    status: Some(status)
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn verified_item_is_already_verified_unless_exact_replay() {
+        let cmd = command(Decision::Accept, "fine");
+        let same = verified(4, 7, "fine");
+        assert_eq!(
+            judge_refused_write(Some(same.clone()), &caller(), &cmd),
+            Verdict::Replay(Box::new(same))
+        );
+        let cases = [
+            verified(5, 7, "fine"),  // other decision
+            verified(4, 8, "fine"),  // other user
+            verified(4, 7, "fine!"), // other comment
+            record(4),               // verified by nobody known
+        ];
+        for r in cases {
+            let status = r.status.unwrap_or_default();
+            assert_eq!(
+                judge_refused_write(Some(r), &caller(), &cmd),
+                Verdict::Refused(Refusal::AlreadyVerified { status })
+            );
+        }
+    }
+
+    #[test]
+    fn reject_replay_needs_status_5() {
+        let cmd = command(Decision::Reject, "");
+        let r = verified(5, 7, "");
+        assert_eq!(
+            judge_refused_write(Some(r.clone()), &caller(), &cmd),
+            Verdict::Replay(Box::new(r))
+        );
+    }
+
+    #[test]
+    fn other_statuses_are_not_awaiting_verification() {
+        for status in [
+            status::PLANNED,
+            status::IN_PROGRESS,
+            status::CANCELLED,
+            0,
+            99,
+        ] {
+            let v = judge_refused_write(
+                Some(record(status)),
+                &caller(),
+                &command(Decision::Accept, ""),
+            );
+            assert_eq!(
+                v,
+                Verdict::Refused(Refusal::NotAwaitingVerification {
+                    status: Some(status)
+                })
+            );
+        }
+        let mut no_status = record(3);
+        no_status.status = None;
+        let v = judge_refused_write(Some(no_status), &caller(), &command(Decision::Accept, ""));
+        assert_eq!(
+            v,
+            Verdict::Refused(Refusal::NotAwaitingVerification { status: None })
+        );
+    }
+
+    #[test]
+    fn refusal_codes_are_stable() {
+        assert_eq!(Refusal::NotFound.code(), "intervention_not_found");
+        assert_eq!(Refusal::Archived { status: None }.code(), "archived");
+        assert_eq!(
+            Refusal::AlreadyVerified { status: 4 }.code(),
+            "already_verified"
+        );
+        assert_eq!(
+            Refusal::NotAwaitingVerification { status: None }.code(),
+            "not_awaiting_verification"
+        );
+    }
+
+    #[test]
+    fn scope_and_organisation_membership() {
+        let mut c = caller();
+        assert!(c.may_verify());
+        assert!(c.acts_for(Some(3)));
+        assert!(!c.acts_for(Some(2)));
+        assert!(!c.acts_for(None));
+        c.scopes = vec![
+            "interventions:read".into(),
+            "interventions:verify:extra".into(),
+        ];
+        assert!(!c.may_verify());
+    }
+
+    #[test]
+    fn utf16_length_counts_surrogate_pairs_twice() {
+        assert_eq!(utf16_len(""), 0);
+        assert_eq!(utf16_len("abc"), 3);
+        assert_eq!(utf16_len("é"), 1);
+        assert_eq!(utf16_len("😀"), 2);
+        assert_eq!(utf16_len("a😀b"), 4);
+    }
+
+    #[test]
+    fn response_field_order_matches_the_reference() {
+        let json = serde_json::to_string(&Intervention::default()).unwrap_or_default();
+        let keys: Vec<&str> = json
+            .trim_matches(|c| c == '{' || c == '}')
+            .split(",")
+            .filter_map(|kv| kv.split(':').next())
+            .map(|k| k.trim_matches('"'))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "status",
+                "type",
+                "description",
+                "imgSignature",
+                "codePin",
+                "autoCreated",
+                "creationStatus",
+                "scheduledStart",
+                "scheduledEnd",
+                "actualStart",
+                "actualEnd",
+                "providerName",
+                "providerEmail",
+                "providerActionComment",
+                "providerGeneralComment",
+                "assignedCompanyContactId",
+                "assignedUserId",
+                "verifiedByUserId",
+                "verifiedAt",
+                "decisionComment",
+                "attendeeCount",
+                "routineId",
+                "organizationId",
+                "createdByUserId",
+                "archivedAt",
+                "updatedAt",
+                "createdAt"
+            ]
+        );
+        assert!(json.contains("\"archivedAt\":null"));
+    }
+}

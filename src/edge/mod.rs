@@ -1,0 +1,5 @@
+//! The only place HTTP is known: events in, responses out.
+
+pub mod lambda;
+pub mod request;
+pub mod response;

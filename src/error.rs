@@ -1,0 +1,49 @@
+//! Every way a request can fail, typed. `edge::response` maps them to HTTP in
+//! one place; nothing else decides a status code.
+
+use crate::auth::AuthError;
+use crate::domain::Refusal;
+use crate::store::StoreError;
+
+/// One offending input, named by a JSON pointer as SPEC asks
+/// (`#/decisionComment`, `#/interventionId`, `#` for the whole body).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub pointer: &'static str,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            pointer,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    #[error("missing scope")]
+    InsufficientScope,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("invalid request: {} field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("refused: {}", .0.code())]
+    Refused(Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::Refused(r)
+    }
+}

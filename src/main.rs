@@ -1,0 +1,60 @@
+//! Wiring only: configuration, the SDK client and the keys are built once,
+//! then every invocation goes through `handler::handle`.
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use intervention_verify::auth::Verifier;
+use intervention_verify::config::Config;
+use intervention_verify::edge::lambda::{into_event_response, into_request};
+use intervention_verify::handler::{App, handle};
+use intervention_verify::store::DynamoStore;
+use intervention_verify::telemetry;
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env().map_err(|e| fatal(&e))?;
+    let verifier = Verifier::new(&config.auth).map_err(|e| fatal(&e))?;
+
+    let t = config.dynamo;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(t.connect)
+                .operation_attempt_timeout(t.attempt)
+                .operation_timeout(t.operation)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(t.max_attempts))
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let app = App {
+        verifier,
+        store: DynamoStore::new(
+            client,
+            config.interventions_table,
+            config.notifications_table,
+        ),
+        origins: config.allowed_origins,
+    };
+
+    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayProxyRequest>| {
+        let app = &app;
+        async move {
+            let req = into_request(event.payload, event.context);
+            Ok::<ApiGatewayProxyResponse, Error>(into_event_response(handle(app, req).await))
+        }
+    }))
+    .await
+}
+
+/// Logs why start-up stopped, naming the setting, and turns it into the
+/// error that ends the process.
+fn fatal(e: &dyn std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "configuration error; not starting");
+    format!("configuration error: {e}").into()
+}

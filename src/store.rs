@@ -1,0 +1,350 @@
+//! DynamoDB: one conditional `UpdateItem` per decision, one per notification.
+//! The only module that knows the SDK.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::domain::{DecisionWrite, Intervention, status};
+
+/// DynamoDB caps the operands of one `IN` at 100.
+const IN_OPERANDS: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, timed out or unreachable: worth retrying later (503).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a malformed item (500).
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// The result of the conditional decision write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Applied; the record as it now stands.
+    Applied(Intervention),
+    /// The condition failed; the record as it was, if it exists.
+    Refused(Option<Intervention>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationOutcome {
+    /// `readAt` is set (now, or kept from before).
+    Marked,
+    Missing,
+    /// Addressed to another user: left untouched.
+    Foreign,
+}
+
+impl NotificationOutcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            NotificationOutcome::Marked => "notification_marked_read",
+            NotificationOutcome::Missing => "notification_not_found",
+            NotificationOutcome::Foreign => "notification_of_another_user",
+        }
+    }
+}
+
+/// What the handler needs from storage. Generic (not `dyn`) so the calls are
+/// static; tests put a recording double behind it for requests that must
+/// never reach storage.
+pub trait InterventionStore {
+    fn apply_decision(
+        &self,
+        write: &DecisionWrite,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>>;
+
+    fn mark_notification_read(
+        &self,
+        notification_id: &str,
+        user_id: i64,
+        at: &str,
+    ) -> impl Future<Output = Result<NotificationOutcome, StoreError>>;
+}
+
+pub struct DynamoStore {
+    client: Client,
+    interventions_table: String,
+    notifications_table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
+        Self {
+            client,
+            interventions_table,
+            notifications_table,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// The update and condition of a decision, with their placeholders.
+/// Built apart from the SDK call so its text can be checked without an engine.
+#[derive(Debug, PartialEq)]
+pub struct DecisionExpression {
+    pub update: String,
+    pub condition: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, StoreError> {
+    let names = [
+        ("#id", "id"),
+        ("#status", "status"),
+        ("#archivedAt", "archivedAt"),
+        ("#org", "organizationId"),
+        ("#verifiedBy", "verifiedByUserId"),
+        ("#verifiedAt", "verifiedAt"),
+        ("#updatedAt", "updatedAt"),
+        ("#comment", "decisionComment"),
+        ("#history", "verificationHistory"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let entry = serde_dynamo::to_attribute_value(&write.entry)
+        .map_err(|e| StoreError::Internal(format!("history entry: {e}")))?;
+    let mut values: HashMap<String, AttributeValue> = [
+        (":toVerify", num(status::TO_VERIFY)),
+        (":newStatus", num(write.new_status)),
+        (":user", num(write.entry.user_id)),
+        (":now", AttributeValue::S(write.entry.at.clone())),
+        (
+            ":comment",
+            AttributeValue::S(write.entry.decision_comment.clone()),
+        ),
+        (":entry", AttributeValue::L(vec![entry])),
+        (":empty", AttributeValue::L(Vec::new())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut groups = Vec::new();
+    for (c, chunk) in write.organization_ids.chunks(IN_OPERANDS).enumerate() {
+        let mut operands = Vec::with_capacity(chunk.len());
+        for (i, org) in chunk.iter().enumerate() {
+            let name = format!(":o{}", c * IN_OPERANDS + i);
+            values.insert(name.clone(), num(*org));
+            operands.push(name);
+        }
+        groups.push(format!("#org IN ({})", operands.join(", ")));
+    }
+    Ok(DecisionExpression {
+        update: "SET #status = :newStatus, #verifiedBy = :user, #verifiedAt = :now, \
+                 #updatedAt = :now, #comment = :comment, \
+                 #history = list_append(if_not_exists(#history, :empty), :entry)"
+            .to_owned(),
+        condition: format!(
+            "attribute_exists(#id) AND attribute_not_exists(#archivedAt) \
+             AND #status = :toVerify AND ({})",
+            groups.join(" OR ")
+        ),
+        names,
+        values,
+    })
+}
+
+fn num(n: i64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}")))
+}
+
+/// Throttling, timeouts and transport failures are the engine's trouble, not
+/// ours: 503 so the client retries. Everything else is a 500.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: SdkError<E, HttpResponse>,
+) -> StoreError {
+    const RETRYABLE: [&str; 8] = [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    ];
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(detail)
+        }
+        SdkError::ServiceError(e) if e.err().code().is_some_and(|c| RETRYABLE.contains(&c)) => {
+            StoreError::Unavailable(detail)
+        }
+        SdkError::ServiceError(e) if e.raw().status().as_u16() >= 500 => {
+            StoreError::Unavailable(detail)
+        }
+        _ => StoreError::Internal(detail),
+    }
+}
+
+impl InterventionStore for DynamoStore {
+    async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
+        if write.organization_ids.is_empty() {
+            // Nothing can match: the caller acts for no organisation.
+            return Ok(WriteOutcome::Refused(None));
+        }
+        let expr = decision_expression(write)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.interventions_table)
+            .key("id", num(write.intervention_id))
+            .update_expression(expr.update)
+            .condition_expression(expr.condition)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => read_item(out.attributes.unwrap_or_default()).map(WriteOutcome::Applied),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let old = match e.into_err() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item,
+                    _ => None,
+                };
+                old.map(read_item).transpose().map(WriteOutcome::Refused)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn mark_notification_read(
+        &self,
+        notification_id: &str,
+        user_id: i64,
+        at: &str,
+    ) -> Result<NotificationOutcome, StoreError> {
+        if notification_id.is_empty() {
+            // DynamoDB rejects empty key strings; no notification has this id.
+            return Ok(NotificationOutcome::Missing);
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.notifications_table)
+            .key("id", AttributeValue::S(notification_id.to_owned()))
+            .update_expression("SET #readAt = if_not_exists(#readAt, :now)")
+            .condition_expression("attribute_exists(#id) AND #userId = :user")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#readAt", "readAt")
+            .expression_attribute_names("#userId", "userId")
+            .expression_attribute_values(":now", AttributeValue::S(at.to_owned()))
+            .expression_attribute_values(":user", num(user_id))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(NotificationOutcome::Marked),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let existed = match e.err() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                        c.item.as_ref().is_some_and(|i| !i.is_empty())
+                    }
+                    _ => false,
+                };
+                Ok(if existed {
+                    NotificationOutcome::Foreign
+                } else {
+                    NotificationOutcome::Missing
+                })
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::HistoryEntry;
+
+    fn write(orgs: Vec<i64>) -> DecisionWrite {
+        DecisionWrite {
+            intervention_id: 9,
+            organization_ids: orgs,
+            new_status: 4,
+            entry: HistoryEntry {
+                decision: 1,
+                decision_comment: "ok".into(),
+                user_id: 5,
+                session_id: "s".into(),
+                at: "2024-01-01T00:00:00.000Z".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_defined_and_used() -> Result<(), StoreError> {
+        let e = decision_expression(&write(vec![1, 2]))?;
+        let text = format!("{} {}", e.update, e.condition);
+        for k in e.names.keys().chain(e.values.keys()) {
+            assert!(text.contains(k.as_str()), "{k} defined but unused");
+        }
+        for token in text.split(|c: char| !(c.is_alphanumeric() || c == '#' || c == ':')) {
+            if token.starts_with('#') {
+                assert!(e.names.contains_key(token), "{token} used but undefined");
+            }
+            if token.starts_with(':') {
+                assert!(e.values.contains_key(token), "{token} used but undefined");
+            }
+        }
+        assert!(e.condition.ends_with("(#org IN (:o0, :o1))"));
+        Ok(())
+    }
+
+    #[test]
+    fn many_organisations_are_split_into_in_groups_of_100() -> Result<(), StoreError> {
+        let e = decision_expression(&write((0..250).collect()))?;
+        assert_eq!(e.condition.matches("#org IN (").count(), 3);
+        assert_eq!(e.condition.matches(" OR ").count(), 2);
+        assert_eq!(
+            e.values.get(":o249"),
+            Some(&AttributeValue::N("249".into()))
+        );
+        assert!(e.condition.len() + e.update.len() < 4096);
+        Ok(())
+    }
+
+    #[test]
+    fn history_entry_is_a_one_element_list_of_a_map() -> Result<(), StoreError> {
+        let e = decision_expression(&write(vec![1]))?;
+        let Some(AttributeValue::L(list)) = e.values.get(":entry") else {
+            panic!("no :entry list");
+        };
+        let [AttributeValue::M(m)] = list.as_slice() else {
+            panic!("not one map");
+        };
+        assert_eq!(m.get("decision"), Some(&AttributeValue::N("1".into())));
+        assert_eq!(m.get("userId"), Some(&AttributeValue::N("5".into())));
+        assert_eq!(m.get("sessionId"), Some(&AttributeValue::S("s".into())));
+        assert_eq!(
+            m.get("decisionComment"),
+            Some(&AttributeValue::S("ok".into()))
+        );
+        assert_eq!(
+            m.get("at"),
+            Some(&AttributeValue::S("2024-01-01T00:00:00.000Z".into()))
+        );
+        Ok(())
+    }
+}
