@@ -13,3 +13,8 @@ pub mod error;
 pub mod handler;
 pub mod store;
 pub mod telemetry;
+
+/// Token minting shared with the integration tests and benches.
+#[cfg(test)]
+#[path = "../tests/common/tokens.rs"]
+mod test_tokens;

@@ -1,1 +1,778 @@
+//! Handler tests: a `lambda_http::Request` built directly, the real verifier,
+//! and a recording store standing in only where the request must never reach
+//! storage or where a store failure is simulated. Decisions against a real
+//! engine are in `tests/`.
 
+use crate::test_tokens as tokens;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext;
+use lambda_http::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::auth::AuthSettings;
+use crate::domain::{DecisionWrite, Intervention};
+use crate::store::{NotificationOutcome, StoreError, WriteOutcome};
+
+/// What the handler asked of storage, and what storage answers.
+#[derive(Default)]
+struct RecordingStore {
+    writes: RefCell<Vec<DecisionWrite>>,
+    notifications: RefCell<Vec<(String, i64)>>,
+    answer: RefCell<Option<Result<WriteOutcome, StoreError>>>,
+    notification_answer: RefCell<Option<Result<NotificationOutcome, StoreError>>>,
+}
+
+impl RecordingStore {
+    fn answering(answer: Result<WriteOutcome, StoreError>) -> Self {
+        let s = Self::default();
+        *s.answer.borrow_mut() = Some(answer);
+        s
+    }
+    fn untouched(&self) -> bool {
+        self.writes.borrow().is_empty() && self.notifications.borrow().is_empty()
+    }
+}
+
+impl InterventionStore for RecordingStore {
+    async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
+        self.writes.borrow_mut().push(write.clone());
+        self.answer
+            .borrow_mut()
+            .take()
+            .unwrap_or(Err(StoreError::Internal("no answer scripted".into())))
+    }
+
+    async fn mark_notification_read(
+        &self,
+        id: &str,
+        user: i64,
+        _at: &str,
+    ) -> Result<NotificationOutcome, StoreError> {
+        self.notifications.borrow_mut().push((id.to_owned(), user));
+        self.notification_answer
+            .borrow_mut()
+            .take()
+            .unwrap_or(Ok(NotificationOutcome::Marked))
+    }
+}
+
+const USER: i64 = 42;
+const ISSUER: &str = "https://id.example";
+const AUDIENCE: &str = "interventions-api";
+
+fn app_with(store: RecordingStore, issuer_audience: bool) -> App<RecordingStore> {
+    let settings = AuthSettings {
+        access_jwks: Some(tokens::JWKS.to_owned()),
+        access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
+        session_secret: tokens::SESSION_SECRET.to_owned(),
+        issuer: issuer_audience.then(|| ISSUER.to_owned()),
+        audience: issuer_audience.then(|| AUDIENCE.to_owned()),
+    };
+    App {
+        verifier: Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
+        store,
+        origins: AllowedOrigins::List(vec!["https://app.example".into()]),
+    }
+}
+
+fn app(store: RecordingStore) -> App<RecordingStore> {
+    app_with(store, false)
+}
+
+struct Req {
+    method: Method,
+    id: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
+    body: Body,
+}
+
+impl Req {
+    fn valid() -> Self {
+        Req {
+            method: Method::PATCH,
+            id: Some("17"),
+            headers: vec![
+                (
+                    "authorization",
+                    format!("Bearer {}", tokens::access(USER, &[1, 2])),
+                ),
+                ("x-session-token", tokens::session(USER)),
+                ("content-type", "application/json".into()),
+            ],
+            body: Body::Text(json!({"decisionComment": "All good", "decision": 1}).to_string()),
+        }
+    }
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value.into()));
+        self
+    }
+    fn without(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self
+    }
+    fn access(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+    fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = Body::Text(body.into());
+        self
+    }
+    fn build(self) -> Request {
+        let mut req = Request::new(self.body);
+        *req.method_mut() = self.method;
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                req.headers_mut().insert(name, v);
+            }
+        }
+        let mut ctx = ApiGatewayProxyRequestContext::default();
+        ctx.request_id = Some("req-123".into());
+        let params: HashMap<String, String> = self
+            .id
+            .map(|id| ("interventionId".to_owned(), id.to_owned()))
+            .into_iter()
+            .collect();
+        req.with_path_parameters(params)
+            .with_request_context(RequestContext::ApiGatewayV1(ctx))
+    }
+}
+
+async fn call(app: &App<RecordingStore>, req: Req) -> (StatusCode, HashMap<String, String>, Value) {
+    let resp = handle(app, req.build()).await;
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let body = match resp.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (resp.status(), headers, body)
+}
+
+fn record(status: i64) -> Intervention {
+    Intervention {
+        id: Some(17),
+        status: Some(status),
+        organization_id: Some(2),
+        ..Intervention::default()
+    }
+}
+
+/// A problem+json body with `status` and `code`, and the request id.
+fn assert_problem(status: StatusCode, headers: &HashMap<String, String>, body: &Value, code: &str) {
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("application/problem+json")
+    );
+    assert_eq!(body["type"], "about:blank");
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["requestId"], "req-123");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[tokio::test]
+async fn accept_applies_and_answers_the_record() {
+    let mut applied = record(4);
+    applied.verified_by_user_id = Some(USER);
+    let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+        applied,
+    ))));
+    let (status, headers, body) = call(&app, Req::valid()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    assert_eq!(body["data"]["status"], 4);
+    assert_eq!(body["data"]["verifiedByUserId"], USER);
+    assert_eq!(body["data"].as_object().map(|o| o.len()), Some(28));
+    let writes = app.store.writes.borrow();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].intervention_id, 17);
+    assert_eq!(writes[0].new_status, 4);
+    assert_eq!(writes[0].organization_ids, vec![1, 2]);
+    assert_eq!(writes[0].entry.user_id, USER);
+    assert_eq!(writes[0].entry.session_id, format!("session-{USER}"));
+    assert_eq!(writes[0].entry.decision_comment, "All good");
+    assert!(app.store.notifications.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn every_token_algorithm_reaches_the_store() {
+    for alg in [
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+        Algorithm::HS256,
+    ] {
+        let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+            record(4),
+        ))));
+        let token = tokens::sign(alg, &tokens::access_claims(USER, &[2]));
+        let (status, _, _) = call(&app, Req::valid().access(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{alg:?}");
+        assert_eq!(app.store.writes.borrow().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn replay_and_refusals_are_judged_from_the_old_image() {
+    let mut replay = record(4);
+    replay.verified_by_user_id = Some(USER);
+    replay.decision_comment = Some("All good".into());
+    let mut archived = record(3);
+    archived.archived_at = Some("2024-01-01T00:00:00.000Z".into());
+    let mut foreign = record(3);
+    foreign.organization_id = Some(99);
+    let cases = [
+        (Some(replay), StatusCode::OK, None),
+        (Some(archived), StatusCode::CONFLICT, Some("archived")),
+        (
+            Some(record(5)),
+            StatusCode::CONFLICT,
+            Some("already_verified"),
+        ),
+        (
+            Some(record(2)),
+            StatusCode::CONFLICT,
+            Some("not_awaiting_verification"),
+        ),
+        (
+            Some(foreign),
+            StatusCode::NOT_FOUND,
+            Some("intervention_not_found"),
+        ),
+        (None, StatusCode::NOT_FOUND, Some("intervention_not_found")),
+    ];
+    for (old, expected, code) in cases {
+        let app = app(RecordingStore::answering(Ok(WriteOutcome::Refused(old))));
+        let (status, headers, body) = call(&app, Req::valid()).await;
+        assert_eq!(status, expected);
+        match code {
+            Some(code) => assert_problem(status, &headers, &body, code),
+            None => assert_eq!(body["data"]["status"], 4),
+        }
+    }
+}
+
+#[tokio::test]
+async fn conflict_detail_gives_the_current_status() {
+    let app = app(RecordingStore::answering(Ok(WriteOutcome::Refused(Some(
+        record(6),
+    )))));
+    let (_, _, body) = call(&app, Req::valid()).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("status 6")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn notification_is_marked_for_the_caller_and_never_fails_the_decision() {
+    let answers = [
+        Ok(NotificationOutcome::Marked),
+        Ok(NotificationOutcome::Foreign),
+        Ok(NotificationOutcome::Missing),
+        Err(StoreError::Unavailable("down".into())),
+    ];
+    for answer in answers {
+        let store = RecordingStore::answering(Ok(WriteOutcome::Applied(record(4))));
+        *store.notification_answer.borrow_mut() = Some(answer);
+        let app = app(store);
+        let req =
+            Req::valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
+        let (status, _, _) = call(&app, req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            *app.store.notifications.borrow(),
+            vec![("n-9".to_owned(), USER)]
+        );
+    }
+    // Not after a refusal.
+    let app = app(RecordingStore::answering(Ok(WriteOutcome::Refused(Some(
+        record(2),
+    )))));
+    let req = Req::valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
+    assert_eq!(call(&app, req).await.0, StatusCode::CONFLICT);
+    assert!(app.store.notifications.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn store_failures_are_503_with_retry_after_or_opaque_500() {
+    let app1 = app(RecordingStore::answering(Err(StoreError::Unavailable(
+        "throttled".into(),
+    ))));
+    let (status, headers, body) = call(&app1, Req::valid()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_problem(status, &headers, &body, "service_unavailable");
+    assert_eq!(headers.get("retry-after").map(String::as_str), Some("1"));
+
+    let secret = "table interventions-prod: ValidationException at line 3";
+    let app2 = app(RecordingStore::answering(Err(StoreError::Internal(
+        secret.into(),
+    ))));
+    let (status, headers, body) = call(&app2, Req::valid()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_problem(status, &headers, &body, "internal_error");
+    assert!(!body.to_string().contains("interventions-prod"));
+}
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow() {
+    for method in [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+    ] {
+        let app = app(RecordingStore::default());
+        let mut req = Req::valid();
+        req.method = method.clone();
+        let (status, headers, body) = call(&app, req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(headers.get("allow").map(String::as_str), Some("PATCH"));
+        assert_problem(status, &headers, &body, "method_not_allowed");
+        assert!(app.store.untouched());
+    }
+}
+
+#[tokio::test]
+async fn checks_run_in_spec_order() {
+    // Everything wrong at once: the method answers first, then tokens, and so on.
+    let all_wrong = || {
+        let mut r = Req::valid()
+            .without("authorization")
+            .header("content-type", "text/plain")
+            .body("x".repeat(70_000));
+        r.id = Some("abc");
+        r
+    };
+    let scopeless = tokens::sign(Algorithm::HS256, &{
+        let mut c = tokens::access_claims(USER, &[1]);
+        c["scope"] = json!("interventions:read");
+        c
+    });
+    let mut steps: Vec<(Req, StatusCode)> = Vec::new();
+    let mut r = all_wrong();
+    r.method = Method::GET;
+    steps.push((r, StatusCode::METHOD_NOT_ALLOWED));
+    steps.push((all_wrong(), StatusCode::UNAUTHORIZED));
+    steps.push((all_wrong().access(&scopeless), StatusCode::FORBIDDEN));
+    let full = format!("Bearer {}", tokens::access(USER, &[1]));
+    steps.push((
+        all_wrong().header("authorization", full.clone()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    ));
+    steps.push((
+        all_wrong()
+            .header("authorization", full.clone())
+            .header("content-type", "application/json"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    ));
+    steps.push((
+        all_wrong()
+            .header("authorization", full)
+            .header("content-type", "application/json")
+            .body("{}"),
+        StatusCode::BAD_REQUEST,
+    ));
+    for (req, expected) in steps {
+        let app = app(RecordingStore::default());
+        assert_eq!(call(&app, req).await.0, expected);
+        assert!(app.store.untouched());
+    }
+}
+
+#[tokio::test]
+async fn validation_errors_name_every_field() {
+    let app = app(RecordingStore::default());
+    let mut req =
+        Req::valid().body(r#"{"decisionComment": 3, "decision": 7, "notificationId": []}"#);
+    req.id = Some("9007199254740992");
+    let (status, headers, body) = call(&app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_problem(status, &headers, &body, "invalid_request");
+    let pointers: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["pointer"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        pointers,
+        [
+            "#/interventionId",
+            "#/decisionComment",
+            "#/decision",
+            "#/notificationId"
+        ]
+    );
+    assert!(
+        body["errors"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    assert!(app.store.untouched());
+}
+
+#[tokio::test]
+async fn content_type_parameters_are_allowed_other_types_are_415() {
+    for (ct, ok) in [
+        ("application/json", true),
+        ("application/json; charset=utf-8", true),
+        ("Application/JSON;charset=UTF-8", true),
+        ("text/plain", false),
+        ("application/jsonx", false),
+        ("application/x-www-form-urlencoded", false),
+    ] {
+        let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+            record(4),
+        ))));
+        let (status, _, _) = call(&app, Req::valid().header("content-type", ct)).await;
+        let expected = if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        };
+        assert_eq!(status, expected, "{ct}");
+    }
+    let app = app(RecordingStore::default());
+    assert_eq!(
+        call(&app, Req::valid().without("content-type")).await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+}
+
+#[tokio::test]
+async fn body_limit_is_64_kib() {
+    let padded = |n: usize| {
+        let base = r#"{"decisionComment":"x","decision":1,"pad":""}"#;
+        let pad = "p".repeat(n - base.len());
+        format!(r#"{{"decisionComment":"x","decision":1,"pad":"{pad}"}}"#)
+    };
+    let app1 = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+        record(4),
+    ))));
+    assert_eq!(
+        call(&app1, Req::valid().body(padded(65_536))).await.0,
+        StatusCode::OK
+    );
+    let app2 = app(RecordingStore::default());
+    let (status, headers, body) = call(&app2, Req::valid().body(padded(65_537))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_problem(status, &headers, &body, "payload_too_large");
+}
+
+#[tokio::test]
+async fn base64_bodies_are_decoded_and_bad_base64_is_a_400() {
+    use crate::edge::lambda::into_request;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequest;
+    let event = |body: &str, b64: bool| -> ApiGatewayProxyRequest {
+        let mut e: ApiGatewayProxyRequest = serde_json::from_value(json!({
+            "resource": "/interventions/v2/rs/{interventionId}/verify",
+            "path": "/interventions/v2/rs/17/verify",
+            "httpMethod": "PATCH",
+            "headers": {
+                "Authorization": format!("Bearer {}", tokens::access(USER, &[2])),
+                "x-session-token": tokens::session(USER),
+                "Content-Type": "application/json",
+            },
+            "pathParameters": {"interventionId": "17"},
+            "requestContext": {"requestId": "req-123", "httpMethod": "PATCH", "resourcePath": "/x", "path": "/x"},
+            "body": body,
+            "isBase64Encoded": b64,
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        e.is_base64_encoded = b64;
+        e
+    };
+    let plain = r#"{"decisionComment":"x","decision":2}"#;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(plain);
+    let app1 = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+        record(5),
+    ))));
+    let resp = handle(
+        &app1,
+        into_request(event(&encoded, true), Default::default()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(app1.store.writes.borrow()[0].new_status, 5);
+
+    let app2 = app(RecordingStore::default());
+    let resp = handle(
+        &app2,
+        into_request(event("%%% not base64", true), Default::default()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(app2.store.untouched());
+}
+
+#[tokio::test]
+async fn path_id_falls_back_to_the_raw_path() {
+    let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+        record(4),
+    ))));
+    let mut req = Req::valid();
+    req.id = None;
+    let built = req
+        .build()
+        .with_raw_http_path("/interventions/v2/rs/31/verify");
+    let resp = handle(&app, built).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(app.store.writes.borrow()[0].intervention_id, 31);
+}
+
+#[tokio::test]
+async fn cors_origin_is_echoed_only_when_allowed() {
+    let app1 = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
+        record(4),
+    ))));
+    let (_, headers, _) = call(&app1, Req::valid().header("origin", "https://app.example")).await;
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .map(String::as_str),
+        Some("https://app.example")
+    );
+    assert_eq!(headers.get("vary").map(String::as_str), Some("Origin"));
+    let app2 = app(RecordingStore::default());
+    let (_, headers, _) = call(
+        &app2,
+        Req::valid()
+            .without("authorization")
+            .header("origin", "https://evil.example"),
+    )
+    .await;
+    assert!(!headers.contains_key("access-control-allow-origin"));
+}
+
+// --- The attack catalogue: every forged or misused token gets 401 and writes nothing.
+
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn attacks() -> Vec<(&'static str, String, String)> {
+    let claims = tokens::access_claims(USER, &[2]);
+    let claims_with = |k: &str, v: Value| {
+        let mut c = claims.clone();
+        c[k] = v;
+        let mut c2 = c.clone();
+        c2["iss"] = json!(ISSUER);
+        c2["aud"] = json!(AUDIENCE);
+        if k == "iss" || k == "aud" {
+            c2[k] = c[k].clone();
+        }
+        c2
+    };
+    let good = |c: &Value| tokens::sign(Algorithm::RS256, c);
+    let full = claims_with("scope", json!(tokens::SCOPE));
+    let session = tokens::session(USER);
+
+    let none = format!(
+        "{}.{}.",
+        b64url(br#"{"alg":"none","typ":"JWT"}"#),
+        b64url(full.to_string().as_bytes())
+    );
+    let confusion = |kid: Option<&str>| {
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = kid.map(str::to_owned);
+        tokens::sign_with(
+            &h,
+            &full,
+            &EncodingKey::from_secret(tokens::RSA_PUBLIC_PEM.as_bytes()),
+        )
+    };
+    let unknown_kid = {
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = Some("rsa-9".into());
+        tokens::sign_with(&h, &full, &tokens::signing_key(Algorithm::RS256))
+    };
+    let alg_mismatch = {
+        // Header says ES256 and is signed with the EC key, but names the RSA key.
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some("rsa-1".into());
+        tokens::sign_with(&h, &full, &tokens::signing_key(Algorithm::ES256))
+    };
+    let tampered = {
+        let t = good(&full);
+        let parts: Vec<&str> = t.split('.').collect();
+        let forged = b64url(
+            claims_with("organizationIds", json!([1, 2, 3, 99]))
+                .to_string()
+                .as_bytes(),
+        );
+        format!("{}.{}.{}", parts[0], forged, parts[2])
+    };
+    let mut huge_claims = full.clone();
+    huge_claims["pad"] = json!("x".repeat(1 << 20));
+    let five_part = format!(
+        "{}.{}.{}.{}.{}",
+        b64url(br#"{"alg":"RSA-OAEP","enc":"A256GCM","kid":"rsa-1"}"#),
+        b64url(b"key"),
+        b64url(b"iv"),
+        b64url(b"ciphertext"),
+        b64url(b"tag")
+    );
+
+    vec![
+        ("alg none", none, session.clone()),
+        (
+            "HS256 with the RSA public key as secret, kid set",
+            confusion(Some("rsa-1")),
+            session.clone(),
+        ),
+        (
+            "HS256 with the RSA public key as secret, no kid",
+            confusion(None),
+            session.clone(),
+        ),
+        ("unknown kid", unknown_kid, session.clone()),
+        (
+            "JWK alg disagrees with header",
+            alg_mismatch,
+            session.clone(),
+        ),
+        ("tampered payload", tampered, session.clone()),
+        (
+            "expired",
+            good(&claims_with("exp", json!(tokens::now() - 3600))),
+            session.clone(),
+        ),
+        (
+            "nbf beyond leeway",
+            good(&claims_with("nbf", json!(tokens::now() + 600))),
+            session.clone(),
+        ),
+        (
+            "wrong iss",
+            good(&claims_with("iss", json!("https://evil.example"))),
+            session.clone(),
+        ),
+        (
+            "wrong aud",
+            good(&claims_with("aud", json!("other-api"))),
+            session.clone(),
+        ),
+        (
+            "missing aud",
+            good(&{
+                let mut c = full.clone();
+                c.as_object_mut().map(|m| m.remove("aud"));
+                c
+            }),
+            session.clone(),
+        ),
+        (
+            "session token as access token",
+            session.clone(),
+            session.clone(),
+        ),
+        ("access token as session token", good(&full), good(&full)),
+        (
+            "session token of another user",
+            good(&full),
+            tokens::session(USER + 1),
+        ),
+        ("1 MB token", good(&huge_claims), session.clone()),
+        ("non-base64 segments", "@@@.!!!.###".into(), session.clone()),
+        ("JWE-style five parts", five_part, session.clone()),
+    ]
+}
+
+#[tokio::test]
+async fn token_attacks_get_401_and_write_nothing() {
+    // Sanity: the untampered token with the same settings is accepted.
+    let app0 = app_with(
+        RecordingStore::answering(Ok(WriteOutcome::Applied(record(4)))),
+        true,
+    );
+    let mut ok = tokens::access_claims(USER, &[2]);
+    ok["iss"] = json!(ISSUER);
+    ok["aud"] = json!(AUDIENCE);
+    assert_eq!(
+        call(
+            &app0,
+            Req::valid().access(&tokens::sign(Algorithm::RS256, &ok))
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+
+    let list = attacks();
+    assert_eq!(list.len(), 17);
+    for (name, access, session) in list {
+        let app = app_with(RecordingStore::default(), true);
+        let req = Req::valid()
+            .access(&access)
+            .header("x-session-token", session);
+        let (status, headers, body) = call(&app, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(
+            headers.get("www-authenticate").map(String::as_str),
+            Some("Bearer error=\"invalid_token\""),
+            "{name}"
+        );
+        assert!(
+            body["code"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("invalid_") || c == "session_user_mismatch"),
+            "{name}: {body}"
+        );
+        assert!(app.store.untouched(), "{name} reached the store");
+    }
+}
+
+#[tokio::test]
+async fn missing_tokens_get_a_bare_bearer_challenge() {
+    for (drop, code) in [
+        ("authorization", "missing_access_token"),
+        ("x-session-token", "missing_session_token"),
+    ] {
+        let app = app(RecordingStore::default());
+        let (status, headers, body) = call(&app, Req::valid().without(drop)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            headers.get("www-authenticate").map(String::as_str),
+            Some("Bearer")
+        );
+        assert_problem(status, &headers, &body, code);
+    }
+}
+
+#[tokio::test]
+async fn missing_scope_is_403() {
+    let app = app(RecordingStore::default());
+    let mut c = tokens::access_claims(USER, &[1]);
+    if let Some(m) = c.as_object_mut() {
+        m.remove("scope");
+    }
+    let (status, headers, body) = call(
+        &app,
+        Req::valid().access(&tokens::sign(Algorithm::HS256, &c)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_problem(status, &headers, &body, "insufficient_scope");
+    assert!(app.store.untouched());
+}

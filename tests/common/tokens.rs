@@ -24,7 +24,9 @@ pub fn now() -> i64 {
 pub fn signing_key(alg: Algorithm) -> EncodingKey {
     let pem = |s: &str| s.as_bytes().to_vec();
     let key = match alg {
-        Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem(include_str!("../fixtures/keys/rsa.pem"))),
+        Algorithm::RS256 => {
+            EncodingKey::from_rsa_pem(&pem(include_str!("../fixtures/keys/rsa.pem")))
+        }
         Algorithm::ES256 => EncodingKey::from_ec_pem(&pem(include_str!("../fixtures/keys/ec.pem"))),
         Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem(include_str!("../fixtures/keys/ed.pem"))),
         _ => Ok(EncodingKey::from_secret(ACCESS_SECRET.as_bytes())),
