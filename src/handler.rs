@@ -19,6 +19,9 @@ pub struct App<S> {
     pub verifier: Verifier,
     pub store: S,
     pub origins: AllowedOrigins,
+    /// Where the per-request log line goes: stdout in production
+    /// ([`telemetry::stdout_sink`]); tests collect or drop it.
+    pub log_sink: fn(&str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +58,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         }
     };
     add_cors(&app.origins, &req, &mut resp);
-    telemetry::log_request(&RequestRecord {
+    (app.log_sink)(&telemetry::request_line(&RequestRecord {
         request_id: &request_id,
         intervention_id: request::parse_intervention_id(
             request::raw_intervention_id(&req).as_deref(),
@@ -65,7 +68,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         outcome,
         status: resp.status().as_u16(),
         latency: started.elapsed(),
-    });
+    }));
     resp
 }
 

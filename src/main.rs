@@ -2,13 +2,11 @@
 //! then every invocation goes through `handler::handle`.
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use intervention_verify::auth::Verifier;
 use intervention_verify::config::Config;
 use intervention_verify::edge::lambda::{into_event_response, into_request};
 use intervention_verify::handler::{App, handle};
-use intervention_verify::store::DynamoStore;
+use intervention_verify::store::{self, DynamoStore};
 use intervention_verify::telemetry;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -19,19 +17,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env().map_err(|e| fatal(&e))?;
     let verifier = Verifier::new(&config.auth).map_err(|e| fatal(&e))?;
 
-    let t = config.dynamo;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(t.connect)
-                .operation_attempt_timeout(t.attempt)
-                .operation_timeout(t.operation)
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(t.max_attempts))
-        .load()
-        .await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let client = store::client(&sdk, config.dynamo);
     let app = App {
         verifier,
         store: DynamoStore::new(
@@ -40,6 +27,7 @@ async fn main() -> Result<(), Error> {
             config.notifications_table,
         ),
         origins: config.allowed_origins,
+        log_sink: telemetry::stdout_sink,
     };
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayProxyRequest>| {

@@ -75,6 +75,25 @@ pub struct DynamoStore {
     notifications_table: String,
 }
 
+/// The SDK client with the function's time limits and retry policy: SDK
+/// standard retries (throttling included), bounded so the operation timeout,
+/// shorter than the function's, always fires first.
+pub fn client(sdk: &aws_config::SdkConfig, t: crate::config::DynamoTimeouts) -> Client {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(t.connect)
+                .operation_attempt_timeout(t.attempt)
+                .operation_timeout(t.operation)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(t.max_attempts))
+        .build();
+    Client::from_conf(config)
+}
+
 impl DynamoStore {
     pub fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
         Self {

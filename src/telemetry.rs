@@ -117,12 +117,13 @@ pub fn request_line(r: &RequestRecord<'_>) -> String {
     serde_json::to_string(&line).unwrap_or_default()
 }
 
-pub fn log_request(r: &RequestRecord<'_>) {
-    let mut line = request_line(r);
-    line.push('\n');
-    // One write call per line keeps lines whole; a closed stdout is not the
-    // client's problem.
-    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+/// Writes one log line to stdout in a single call, so lines stay whole; a
+/// closed stdout is not the client's problem.
+pub fn stdout_sink(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(line.as_bytes())
+        .and_then(|()| out.write_all(b"\n"));
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the table's timestamp format.

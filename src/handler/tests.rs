@@ -78,6 +78,7 @@ fn app_with(store: RecordingStore, issuer_audience: bool) -> App<RecordingStore>
         verifier: Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
         store,
         origins: AllowedOrigins::List(vec!["https://app.example".into()]),
+        log_sink: |_| {},
     }
 }
 

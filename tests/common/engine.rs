@@ -1,0 +1,214 @@
+//! The real local DynamoDB engine (moto behind `scripts/local_dynamodb.py`),
+//! started by the test binary itself on a free port and gone when it exits.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use intervention_verify::config::DynamoTimeouts;
+use serde_json::Value;
+
+pub struct Engine {
+    child: Mutex<Option<Child>>,
+    pub port: u16,
+}
+
+fn python() -> String {
+    std::env::var("LOCAL_DYNAMODB_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned())
+}
+
+fn spawn(port: u16) -> (Child, u16) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/local_dynamodb.py");
+    let mut child = Command::new(python())
+        .args([script, "--port", &port.to_string(), "--parent-pid"])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "starting the local engine with {}: {e} (run `make venv`)",
+                python()
+            )
+        });
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("engine stdout"));
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("reading the engine's READY line: {e}"));
+    let port = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("engine did not start: {line:?}"));
+    (child, port)
+}
+
+/// One engine per test binary.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let (child, port) = spawn(0);
+        Engine {
+            child: Mutex::new(Some(child)),
+            port,
+        }
+    })
+}
+
+impl Engine {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the engine: the next DynamoDB call fails to connect.
+    pub fn stop(&self) {
+        let mut guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut c) = guard.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port (tables are gone: moto is in memory).
+    pub fn restart(&self) {
+        self.stop();
+        let (child, _) = spawn(self.port);
+        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+    }
+
+    fn control(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap_or_else(|e| panic!("{e}"));
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let req = format!(
+            "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut resp = String::new();
+        s.read_to_string(&mut resp)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body = resp.split("\r\n\r\n").nth(1).unwrap_or("null");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    /// Answers the next `count` DynamoDB requests with `code` (HTTP `status`).
+    pub fn inject(&self, code: &str, count: u32, status: u16) {
+        self.control(
+            "POST",
+            "/_local/faults",
+            &serde_json::json!({"code": code, "count": count, "status": status}).to_string(),
+        );
+    }
+
+    /// Delays every DynamoDB request by `ms` (0 to stop).
+    pub fn delay(&self, ms: u64) {
+        self.control(
+            "POST",
+            "/_local/faults",
+            &serde_json::json!({"delay_ms": ms}).to_string(),
+        );
+    }
+
+    /// DynamoDB requests by operation since the last reset.
+    pub fn stats(&self) -> Value {
+        self.control("GET", "/_local/stats", "")
+    }
+
+    pub fn reset_stats(&self) {
+        self.control("POST", "/_local/stats/reset", "");
+    }
+}
+
+/// An SDK client for the engine, with the function's own timeouts and retries.
+pub fn client(endpoint: &str, timeouts: DynamoTimeouts) -> Client {
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-3"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .build();
+    intervention_verify::store::client(&sdk, timeouts)
+}
+
+/// Fresh tables with unique names, so tests run in parallel on one engine.
+pub async fn create_tables(client: &Client) -> (String, String) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let interventions = format!("interventions-{n}");
+    let notifications = format!("notifications-{n}");
+    for (name, key_type) in [
+        (&interventions, ScalarAttributeType::N),
+        (&notifications, ScalarAttributeType::S),
+    ] {
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(key_type)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
+    }
+    (interventions, notifications)
+}
+
+pub async fn put(client: &Client, table: &str, item: Value) {
+    let item: std::collections::HashMap<_, _> =
+        serde_dynamo::to_item(item).unwrap_or_else(|e| panic!("{e}"));
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put into {table}: {e:?}"));
+}
+
+/// The item as JSON, or `Value::Null` when absent.
+pub async fn get(
+    client: &Client,
+    table: &str,
+    key: aws_sdk_dynamodb::types::AttributeValue,
+) -> Value {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("id", key)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get from {table}: {e:?}"));
+    match out.item {
+        Some(item) => serde_dynamo::from_item(item).unwrap_or_else(|e| panic!("{e}")),
+        None => Value::Null,
+    }
+}
