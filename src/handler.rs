@@ -125,9 +125,12 @@ async fn verify<S: InterventionStore>(
 
 /// API Gateway's request id, else the Lambda invocation's.
 fn request_id(req: &Request) -> String {
-    if let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref()
-        && let Some(id) = &ctx.request_id
-    {
+    let api_request_id = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.as_ref(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.as_ref(),
+        _ => None,
+    };
+    if let Some(id) = api_request_id {
         return id.clone();
     }
     req.lambda_context_ref()

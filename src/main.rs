@@ -4,11 +4,10 @@
 use aws_config::BehaviorVersion;
 use intervention_verify::auth::Verifier;
 use intervention_verify::config::Config;
-use intervention_verify::edge::lambda::{into_event_response, into_request};
+use intervention_verify::edge::lambda::{ApiEvent, ApiResponse, into_request};
 use intervention_verify::handler::{App, handle};
 use intervention_verify::store::{self, DynamoStore};
 use intervention_verify::telemetry;
-use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
@@ -30,11 +29,12 @@ async fn main() -> Result<(), Error> {
         log_sink: telemetry::stdout_sink,
     };
 
-    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayProxyRequest>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiEvent>| {
         let app = &app;
         async move {
+            let is_rest = event.payload.is_rest();
             let req = into_request(event.payload, event.context);
-            Ok::<ApiGatewayProxyResponse, Error>(into_event_response(handle(app, req).await))
+            Ok::<ApiResponse, Error>(ApiEvent::respond_with(is_rest, handle(app, req).await))
         }
     }))
     .await

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `make dev`: the local engine on 127.0.0.1:8000 with seeded tables, curl
+# commands with fresh tokens, and `cargo lambda watch` on 127.0.0.1:9000.
+# Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+ENGINE_PORT=${ENGINE_PORT:-8000}
+FUNCTION_PORT=${FUNCTION_PORT:-9000}
+export PATH="$PWD/$VENV/bin:$PATH"
+
+# Local-only configuration: test secrets and the test JWKS. Never deploy these.
+export INTERVENTIONS_TABLE=interventions-local
+export NOTIFICATIONS_TABLE=notifications-local
+export SESSION_TOKEN_SECRET=local-session-secret-change-me
+export ACCESS_TOKEN_SECRET=local-access-secret-change-me
+export ACCESS_TOKEN_JWKS="$(cat tests/fixtures/keys/jwks.json)"
+export ALLOWED_ORIGINS="http://localhost:3000"
+export AWS_REGION=eu-west-3
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${ENGINE_PORT}"
+export AWS_ACCESS_KEY_ID=local
+export AWS_SECRET_ACCESS_KEY=local
+export RUST_LOG=${RUST_LOG:-info}
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopped"
+}
+trap cleanup INT TERM EXIT
+
+engine_log=$(mktemp)
+python scripts/local_dynamodb.py --port "$ENGINE_PORT" --parent-pid $$ >"$engine_log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  grep -q READY "$engine_log" && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$engine_log"; echo "the engine did not start (is port $ENGINE_PORT taken?)"; exit 1; }
+  sleep 0.1
+done
+echo "local DynamoDB engine on $AWS_ENDPOINT_URL_DYNAMODB"
+python scripts/dev_tables.py "$AWS_ENDPOINT_URL_DYNAMODB" dev/seed.json "$INTERVENTIONS_TABLE" "$NOTIFICATIONS_TABLE"
+
+cargo build --quiet --bin dev-tokens
+eval "$(target/debug/dev-tokens --user 42 --orgs 1 --ttl 43200)"
+base="http://127.0.0.1:${FUNCTION_PORT}/interventions/v2/rs"
+curl_for() { # id decision comment [notificationId]
+  local body="{\"decisionComment\": \"$3\", \"decision\": $2${4:+, \"notificationId\": \"$4\"}}"
+  printf "curl -i -X PATCH %s/%s/verify \\\\\n  -H 'Authorization: Bearer %s' \\\\\n  -H 'x-session-token: %s' \\\\\n  -H 'content-type: application/json' \\\\\n  --data '%s'\n\n" \
+    "$base" "$1" "$ACCESS_TOKEN" "$SESSION_TOKEN" "$body"
+}
+cat <<MSG
+
+Seeded interventions (organisation 1 unless noted): 1 planned, 2 in progress,
+3 and 4 to verify, 5 validated, 6 refused, 7 cancelled, 8 archived,
+9 to verify in organisation 2. Tokens below: user 42, organisation 1, 12 h.
+
+Accept intervention 3 (200, status 4) and mark notification-12345 read:
+$(curl_for 3 1 "Filters replaced, thank you." notification-12345)
+Reject intervention 4 (200, status 5):
+$(curl_for 4 2 "Detector 12 was not tested.")
+Intervention 1 is only planned (409 not_awaiting_verification):
+$(curl_for 1 1 "")
+Intervention 9 belongs to another organisation (404):
+$(curl_for 9 1 "")
+Starting the function on http://127.0.0.1:${FUNCTION_PORT} (cargo lambda watch; first build takes minutes)...
+MSG
+
+cargo lambda watch -A 127.0.0.1 -P "$FUNCTION_PORT" &
+pids+=($!)
+wait "${pids[1]}"

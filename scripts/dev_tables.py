@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Creates the two tables on the local engine and loads a seed file into them.
+
+Usage: dev_tables.py ENDPOINT SEED_JSON INTERVENTIONS_TABLE NOTIFICATIONS_TABLE
+"""
+import json
+import sys
+from decimal import Decimal
+
+import boto3
+
+
+def main():
+    endpoint, seed_path, interventions, notifications = sys.argv[1:5]
+    ddb = boto3.resource(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="eu-west-3",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    existing = {t.name for t in ddb.tables.all()}
+    for name, key_type in ((interventions, "N"), (notifications, "S")):
+        if name in existing:
+            ddb.Table(name).delete()
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": key_type}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+    with open(seed_path) as f:
+        seed = json.load(f, parse_float=Decimal)
+    for name, key in ((interventions, "interventions"), (notifications, "notifications")):
+        table = ddb.Table(name)
+        for item in seed[key]:
+            table.put_item(Item=item)
+    statuses = sorted({i["status"] for i in seed["interventions"]})
+    print(f"seeded {len(seed['interventions'])} interventions (statuses {statuses}) "
+          f"and {len(seed['notifications'])} notifications")
+
+
+if __name__ == "__main__":
+    main()
