@@ -10,17 +10,12 @@ ENGINE_PORT=${ENGINE_PORT:-8000}
 FUNCTION_PORT=${FUNCTION_PORT:-9000}
 export PATH="$PWD/$VENV/bin:$PATH"
 
-# Local-only configuration: test secrets and the test JWKS. Never deploy these.
-export INTERVENTIONS_TABLE=interventions-local
-export NOTIFICATIONS_TABLE=notifications-local
-export SESSION_TOKEN_SECRET=local-session-secret-change-me
-export ACCESS_TOKEN_SECRET=local-access-secret-change-me
+# Local-only configuration (dev/local.env) plus the test JWKS.
+set -a
+source dev/local.env
+set +a
 export ACCESS_TOKEN_JWKS="$(cat tests/fixtures/keys/jwks.json)"
-export ALLOWED_ORIGINS="http://localhost:3000"
-export AWS_REGION=eu-west-3
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${ENGINE_PORT}"
-export AWS_ACCESS_KEY_ID=local
-export AWS_SECRET_ACCESS_KEY=local
 export RUST_LOG=${RUST_LOG:-info}
 
 pids=()

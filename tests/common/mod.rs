@@ -27,16 +27,23 @@ pub async fn harness() -> Harness {
     harness_with(DynamoTimeouts::default()).await
 }
 
-pub async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
-    let client = engine::client(&engine::engine().endpoint(), timeouts);
-    let (interventions, notifications) = engine::create_tables(&client).await;
-    let settings = AuthSettings {
+pub fn test_auth() -> AuthSettings {
+    AuthSettings {
         access_jwks: Some(tokens::JWKS.to_owned()),
         access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
         session_secret: tokens::SESSION_SECRET.to_owned(),
         issuer: None,
         audience: None,
-    };
+    }
+}
+
+pub async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
+    harness_custom(timeouts, test_auth()).await
+}
+
+pub async fn harness_custom(timeouts: DynamoTimeouts, settings: AuthSettings) -> Harness {
+    let client = engine::client(&engine::engine().endpoint(), timeouts);
+    let (interventions, notifications) = engine::create_tables(&client).await;
     let app = App {
         verifier: Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
         store: DynamoStore::new(client.clone(), interventions.clone(), notifications.clone()),
