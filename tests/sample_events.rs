@@ -46,7 +46,8 @@ async fn each_sample_event_gets_its_documented_answer() {
         ("events/missing-token.json", 401, None),
     ];
     for (path, status, new_status) in cases {
-        let event: ApiEvent = serde_json::from_value(read(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let event: ApiEvent =
+            serde_json::from_value(read(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(event.is_rest(), "{path} must be a REST API event");
         let resp = handle(&h.app, into_request(event, Default::default())).await;
         let ApiResponse::Rest(out) = ApiEvent::respond_with(true, resp) else {
@@ -54,10 +55,18 @@ async fn each_sample_event_gets_its_documented_answer() {
         };
         let wire = serde_json::to_value(&out).unwrap_or_default();
         assert_eq!(wire["statusCode"], status, "{path}: {wire}");
-        let body: Value = wire["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
+        let body: Value = wire["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or_default();
         match new_status {
             Some(s) => assert_eq!(body["data"]["status"], s, "{path}"),
-            None => assert!(body["requestId"].as_str().is_some_and(|r| r.starts_with("sample-")), "{body}"),
+            None => assert!(
+                body["requestId"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("sample-")),
+                "{body}"
+            ),
         }
         if path.ends_with("bad-body.json") {
             let pointers: Vec<&str> = body["errors"]
@@ -67,6 +76,14 @@ async fn each_sample_event_gets_its_documented_answer() {
             assert_eq!(pointers, ["#/decisionComment", "#/decision"]);
         }
     }
-    let note = get(&h.client, &h.notifications, AttributeValue::S("notification-12345".into())).await;
-    assert!(note["readAt"].is_string(), "accept.json marks its notification read: {note}");
+    let note = get(
+        &h.client,
+        &h.notifications,
+        AttributeValue::S("notification-12345".into()),
+    )
+    .await;
+    assert!(
+        note["readAt"].is_string(),
+        "accept.json marks its notification read: {note}"
+    );
 }
