@@ -5,12 +5,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv dev test lint fmt check unit integration clean
+.PHONY: venv sam-venv dev test lint fmt unit integration build build-VerifyFunction \
+	lint-template deploy clean
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+LAMBDA_DIR := $(TARGET_DIR)/lambda/bootstrap
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(CURDIR)/$(SAM_VENV)/bin/sam
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# SAM CLI lives in its own venv: its pins clash with moto's.
+sam-venv: $(SAM_VENV)/.installed
+$(SAM_VENV)/.installed: requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
 ## Run it locally: engine on 127.0.0.1:8000, function on 127.0.0.1:9000.
@@ -35,5 +48,27 @@ unit:
 integration: venv
 	cargo test --test '*'
 
+## The Lambda artifact: arm64 release `bootstrap`, zipped, cross-compiled by
+## cargo-lambda with zig (both from .venv), so no Docker and no cross gcc.
+build: venv
+	rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 --bin bootstrap --output-format zip
+	@stat -c 'deploy zip: %s bytes  %n' $(LAMBDA_DIR)/bootstrap.zip
+
+## Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
+build-VerifyFunction: build
+	cd $(ARTIFACTS_DIR) && python3 -c 'import sys, zipfile, os; z = zipfile.ZipFile(sys.argv[1]); z.extractall("."); os.chmod("bootstrap", 0o755)' $(abspath $(LAMBDA_DIR))/bootstrap.zip
+
+## cfn-lint (with the SAM transform) and SAM's own lint, both offline.
+lint-template: venv sam-venv
+	cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+## First time: guided (asks for parameters, writes samconfig.toml);
+## afterwards: the saved defaults for eu-west-3.
+deploy: venv sam-venv
+	$(SAM) build --template template.yaml
+	if [ -f .aws-sam/deployed-once ]; then $(SAM) deploy; else $(SAM) deploy --guided && touch .aws-sam/deployed-once; fi
+
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) $(SAM_VENV) target .aws-sam

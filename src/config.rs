@@ -5,6 +5,22 @@ use std::time::Duration;
 
 use crate::auth::AuthSettings;
 
+/// Variables without which the function does not start.
+pub const REQUIRED_VARIABLES: &[&str] = &[
+    "INTERVENTIONS_TABLE",
+    "NOTIFICATIONS_TABLE",
+    "SESSION_TOKEN_SECRET",
+];
+/// At least one of these must be set.
+pub const ACCESS_KEY_VARIABLES: &[&str] = &["ACCESS_TOKEN_JWKS", "ACCESS_TOKEN_SECRET"];
+/// Read when set.
+pub const OPTIONAL_VARIABLES: &[&str] = &[
+    "ACCESS_TOKEN_ISSUER",
+    "ACCESS_TOKEN_AUDIENCE",
+    "ALLOWED_ORIGINS",
+    "DYNAMODB_TIMEOUT_MS",
+];
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{0} is required but not set")]
@@ -229,6 +245,28 @@ mod tests {
                 other => panic!("{name}={value}: {:?}", other.err()),
             }
         }
+    }
+
+    #[test]
+    fn the_declared_variable_lists_are_exactly_what_is_read() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ACCESS_TOKEN_JWKS", ""));
+        let lookup = env(&pairs);
+        let _ = Config::from_lookup(|k| {
+            asked.borrow_mut().push(k.to_owned());
+            lookup(k)
+        });
+        let mut asked = asked.into_inner();
+        asked.sort();
+        let mut declared: Vec<String> = REQUIRED_VARIABLES
+            .iter()
+            .chain(ACCESS_KEY_VARIABLES)
+            .chain(OPTIONAL_VARIABLES)
+            .map(|s| s.to_string())
+            .collect();
+        declared.sort();
+        assert_eq!(asked, declared);
     }
 
     #[test]

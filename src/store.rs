@@ -11,6 +11,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use crate::domain::{DecisionWrite, Intervention, status};
 
+/// Every DynamoDB action this module calls, as IAM names them. The template's
+/// policy must grant exactly these (checked by `tests/template.rs`), and the
+/// engine must see no other (checked by `tests/request_count.rs`).
+pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem"];
+
 /// DynamoDB caps the operands of one `IN` at 100.
 const IN_OPERANDS: usize = 100;
 

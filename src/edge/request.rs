@@ -12,6 +12,8 @@ pub const MAX_COMMENT_UNITS: usize = 2500;
 pub const MAX_NOTIFICATION_ID_UNITS: usize = 256;
 /// 2^53 - 1: the ids the JavaScript clients can represent exactly.
 pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+/// The resource this function serves, as API Gateway and the reference write it.
+pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
 const ROUTE_PREFIX: &str = "/interventions/v2/rs/";
 const ROUTE_SUFFIX: &str = "/verify";
 

@@ -1,0 +1,70 @@
+//! Exactly one DynamoDB request per decision, two with a notification, and
+//! only the actions the template grants: counted at the engine. A binary of
+//! its own, so no other test's requests share its engine.
+
+mod common;
+
+use common::engine::{engine, put};
+use common::{Call, decision, harness, intervention, send};
+use intervention_verify::store::IAM_ACTIONS;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn one_request_per_decision_two_with_a_notification() {
+    let h = harness().await;
+    for id in 1..=3 {
+        put(&h.client, &h.interventions, intervention(id, 3, 1)).await;
+    }
+    put(
+        &h.client,
+        &h.notifications,
+        json!({"id": "n-1", "userId": 9}),
+    )
+    .await;
+    let e = engine();
+
+    let cases = [
+        (Call::new(1, 9, &[1], decision(1, "ok")), 200, 1),
+        (Call::new(1, 9, &[1], decision(1, "ok")), 200, 1), // replay
+        (Call::new(1, 9, &[1], decision(2, "no")), 409, 1),
+        (Call::new(404, 9, &[1], decision(1, "ok")), 404, 1),
+        (
+            Call::new(
+                2,
+                9,
+                &[1],
+                json!({"decisionComment": "ok", "decision": 1, "notificationId": "n-1"}),
+            ),
+            200,
+            2,
+        ),
+        (Call::new(3, 9, &[1], json!({"decision": 7})), 400, 0),
+        (Call::new(3, 9, &[], decision(1, "ok")), 404, 0), // no organisation: nothing can match
+    ];
+    let mut seen = serde_json::Map::new();
+    for (call, status, requests) in cases {
+        e.reset_stats();
+        let (got, body) = send(&h.app, &call).await;
+        assert_eq!(got, status, "{body}");
+        let stats = e.stats();
+        let total: u64 = stats
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, n)| n.as_u64())
+            .sum();
+        assert_eq!(total, requests, "{} -> {stats}", call.body);
+        if requests > 0 {
+            assert_eq!(stats["UpdateItem"], requests, "{stats}");
+        }
+        seen.extend(stats.as_object().cloned().unwrap_or_default());
+    }
+    for operation in seen.keys() {
+        let action = format!("dynamodb:{operation}");
+        assert!(
+            IAM_ACTIONS.contains(&action.as_str()),
+            "{action} is called but not granted"
+        );
+    }
+    assert_eq!(Value::Object(seen).as_object().map(|m| m.len()), Some(1));
+}

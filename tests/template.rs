@@ -1,0 +1,263 @@
+//! `template.yaml` against the code: the route and method of the reference,
+//! every variable the code needs, exactly the DynamoDB actions the store
+//! calls on the two tables only, and the settings cfn-lint does not check.
+
+use intervention_verify::config::{
+    ACCESS_KEY_VARIABLES, DynamoTimeouts, OPTIONAL_VARIABLES, REQUIRED_VARIABLES,
+};
+use intervention_verify::edge::request::ROUTE;
+use intervention_verify::store::IAM_ACTIONS;
+use serde_norway::Value;
+
+fn template() -> Value {
+    let text = include_str!("../template.yaml");
+    serde_norway::from_str(text).unwrap_or_else(|e| panic!("template.yaml: {e}"))
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| v.get(k).unwrap_or(&Value::Null))
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// `!Tag value` as (tag, value); plain values as ("", value).
+fn tagged(v: &Value) -> (String, &Value) {
+    match v {
+        Value::Tagged(t) => (
+            t.tag.to_string().trim_start_matches('!').to_owned(),
+            &t.value,
+        ),
+        other => (String::new(), other),
+    }
+}
+
+fn resource<'a>(t: &'a Value, name: &str) -> &'a Value {
+    let r = at(t, &["Resources", name]);
+    assert!(!r.is_null(), "no resource {name}");
+    r
+}
+
+#[test]
+fn route_and_method_match_the_reference() {
+    let t = template();
+    let events = at(resource(&t, "VerifyFunction"), &["Properties", "Events"]);
+    let events: Vec<&Value> = events
+        .as_mapping()
+        .map(|m| m.values().collect())
+        .unwrap_or_default();
+    assert_eq!(events.len(), 1, "one API event");
+    let e = events[0];
+    assert_eq!(text(at(e, &["Type"])), "Api");
+    assert_eq!(text(at(e, &["Properties", "Path"])), ROUTE);
+    assert_eq!(
+        text(at(e, &["Properties", "Method"])).to_ascii_uppercase(),
+        "PATCH"
+    );
+    assert_eq!(
+        tagged(at(e, &["Properties", "RestApiId"])),
+        ("Ref".into(), &Value::from("VerifyApi"))
+    );
+    let api = resource(&t, "VerifyApi");
+    assert_eq!(text(at(api, &["Type"])), "AWS::Serverless::Api");
+    assert_eq!(text(at(api, &["Properties", "StageName"])), "main");
+
+    // The same route in the reference's URL, when the shared docs are beside the repo.
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/seed/000_30f42919073ea13d.txt"
+    );
+    if let Ok(reference) = std::fs::read_to_string(seed) {
+        let expected = format!("execute-api.eu-west-3.amazonaws.com/main{ROUTE}");
+        assert!(
+            reference.contains(&expected),
+            "reference URL has {expected}"
+        );
+        assert!(reference.contains("--request PATCH"));
+    }
+    // And cargo lambda watch routes it.
+    assert!(include_str!("../Cargo.toml").contains(&format!("\"{ROUTE}\" = [")));
+}
+
+#[test]
+fn function_runs_the_crate_on_arm64_al2023() {
+    let t = template();
+    let f = at(resource(&t, "VerifyFunction"), &["Properties"]);
+    let globals = at(&t, &["Globals", "Function"]);
+    let prop = |k: &str| {
+        if at(f, &[k]).is_null() {
+            at(globals, &[k])
+        } else {
+            at(f, &[k])
+        }
+    };
+    assert_eq!(text(prop("Runtime")), "provided.al2023");
+    assert_eq!(
+        prop("Architectures")
+            .as_sequence()
+            .map(|s| s.iter().map(text).collect::<Vec<_>>()),
+        Some(vec!["arm64"])
+    );
+    assert_eq!(text(prop("Handler")), "bootstrap");
+    assert_eq!(
+        text(at(
+            resource(&t, "VerifyFunction"),
+            &["Metadata", "BuildMethod"]
+        )),
+        "makefile"
+    );
+    assert!(include_str!("../Makefile").contains("build-VerifyFunction:"));
+    // The SDK gives up before Lambda does, so a slow DynamoDB is a 503.
+    let timeout_s = prop("Timeout").as_u64().unwrap_or_default();
+    let sdk_ms: u64 = text(at(f, &["Environment", "Variables", "DYNAMODB_TIMEOUT_MS"]))
+        .parse()
+        .unwrap_or(DynamoTimeouts::default().operation.as_millis() as u64);
+    assert!(
+        sdk_ms + 1000 <= timeout_s * 1000,
+        "SDK {sdk_ms} ms vs function {timeout_s} s"
+    );
+    let memory = prop("MemorySize").as_u64().unwrap_or_default();
+    assert!((128..=1024).contains(&memory));
+}
+
+#[test]
+fn every_variable_the_code_reads_is_set_and_no_other() {
+    let t = template();
+    let vars = at(
+        resource(&t, "VerifyFunction"),
+        &["Properties", "Environment", "Variables"],
+    );
+    let names: Vec<&str> = vars
+        .as_mapping()
+        .map(|m| m.keys().map(text).collect())
+        .unwrap_or_default();
+    for required in REQUIRED_VARIABLES {
+        assert!(names.contains(required), "{required} not set");
+    }
+    assert!(ACCESS_KEY_VARIABLES.iter().any(|v| names.contains(v)));
+    for name in &names {
+        let known = REQUIRED_VARIABLES.contains(name)
+            || ACCESS_KEY_VARIABLES.contains(name)
+            || OPTIONAL_VARIABLES.contains(name);
+        assert!(known, "{name} is set but the code does not read it");
+    }
+    // Secrets come from Secrets Manager by dynamic reference, never a literal.
+    for secret in ["SESSION_TOKEN_SECRET", "ACCESS_TOKEN_SECRET"] {
+        let rendered = format!("{:?}", at(vars, &[secret]));
+        assert!(
+            rendered.contains("{{resolve:secretsmanager:"),
+            "{secret}: {rendered}"
+        );
+    }
+}
+
+#[test]
+fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
+    let t = template();
+    let policies = at(resource(&t, "VerifyFunction"), &["Properties", "Policies"]);
+    let statements: Vec<&Value> = policies
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| at(p, &["Statement"]).as_sequence().into_iter().flatten())
+        .collect();
+    assert!(!statements.is_empty());
+    let mut actions: Vec<&str> = Vec::new();
+    for s in &statements {
+        assert_eq!(text(at(s, &["Effect"])), "Allow");
+        let listed: Vec<&str> = match at(s, &["Action"]) {
+            Value::Sequence(a) => a.iter().map(text).collect(),
+            v => vec![text(v)],
+        };
+        actions.extend(listed);
+        let resources = at(s, &["Resource"])
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(resources.len(), 2, "the two tables");
+        let rendered = format!("{resources:?}");
+        assert!(!rendered.contains('*'), "no wildcard resource: {rendered}");
+        for table in ["InterventionsTable", "NotificationsTable"] {
+            assert!(rendered.contains(table), "{table} missing from {rendered}");
+        }
+        for r in &resources {
+            let (tag, _) = tagged(r);
+            assert_eq!(tag, "Sub");
+            assert!(
+                format!("{r:?}").contains(":table/${Name}"),
+                "a table ARN, not an index or stream"
+            );
+        }
+    }
+    actions.sort_unstable();
+    let mut expected = IAM_ACTIONS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(actions, expected);
+}
+
+#[test]
+fn tables_are_on_demand_recoverable_encrypted_and_retained() {
+    let t = template();
+    for (name, key_type) in [("InterventionsTable", "N"), ("NotificationsTable", "S")] {
+        let table = resource(&t, name);
+        assert_eq!(text(at(table, &["DeletionPolicy"])), "Retain");
+        assert_eq!(text(at(table, &["UpdateReplacePolicy"])), "Retain");
+        assert_eq!(text(at(table, &["Condition"])), "CreateTables");
+        let p = at(table, &["Properties"]);
+        assert_eq!(text(at(p, &["BillingMode"])), "PAY_PER_REQUEST");
+        assert_eq!(
+            at(
+                p,
+                &[
+                    "PointInTimeRecoverySpecification",
+                    "PointInTimeRecoveryEnabled"
+                ]
+            ),
+            &Value::Bool(true)
+        );
+        assert_eq!(
+            at(p, &["SSESpecification", "SSEEnabled"]),
+            &Value::Bool(true)
+        );
+        let key = &at(p, &["KeySchema"])[0];
+        assert_eq!(text(at(key, &["AttributeName"])), "id");
+        let attr = &at(p, &["AttributeDefinitions"])[0];
+        assert_eq!(
+            text(at(attr, &["AttributeType"])),
+            key_type,
+            "{name} key type"
+        );
+    }
+    let stream = at(
+        resource(&t, "InterventionsTable"),
+        &["Properties", "StreamSpecification", "StreamViewType"],
+    );
+    assert_eq!(text(stream), "NEW_AND_OLD_IMAGES");
+}
+
+#[test]
+fn stage_is_throttled_and_logged_and_outputs_name_the_endpoint() {
+    let t = template();
+    let p = at(resource(&t, "VerifyApi"), &["Properties"]);
+    let settings = &at(p, &["MethodSettings"])[0];
+    assert!(!at(settings, &["ThrottlingRateLimit"]).is_null());
+    assert!(!at(settings, &["ThrottlingBurstLimit"]).is_null());
+    assert!(!at(p, &["AccessLogSetting", "DestinationArn"]).is_null());
+    for group in ["ApiAccessLogGroup", "FunctionLogGroup"] {
+        assert!(
+            !at(resource(&t, group), &["Properties", "RetentionInDays"]).is_null(),
+            "{group}"
+        );
+    }
+    let endpoint = format!("{:?}", at(&t, &["Outputs", "VerifyEndpoint", "Value"]));
+    assert!(
+        endpoint.contains(&format!(
+            "execute-api.${{AWS::Region}}.amazonaws.com/main{ROUTE}"
+        )),
+        "{endpoint}"
+    );
+    for out in ["InterventionsTableName", "NotificationsTableName"] {
+        assert!(!at(&t, &["Outputs", out]).is_null(), "{out}");
+    }
+}
