@@ -57,6 +57,8 @@ pub struct DynamoTimeouts {
     pub attempt: Duration,
     pub operation: Duration,
     pub max_attempts: u32,
+    /// First retry delay (jittered, doubling): short, since a client waits.
+    pub initial_backoff: Duration,
 }
 
 impl Default for DynamoTimeouts {
@@ -66,6 +68,7 @@ impl Default for DynamoTimeouts {
             attempt: Duration::from_millis(1500),
             operation: Duration::from_millis(4000),
             max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
         }
     }
 }

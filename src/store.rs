@@ -7,6 +7,7 @@ use std::future::Future;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::domain::{DecisionWrite, Intervention, status};
@@ -94,9 +95,45 @@ pub fn client(sdk: &aws_config::SdkConfig, t: crate::config::DynamoTimeouts) -> 
                 .operation_timeout(t.operation)
                 .build(),
         )
-        .retry_config(RetryConfig::standard().with_max_attempts(t.max_attempts))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(t.max_attempts)
+                .with_initial_backoff(t.initial_backoff)
+                .with_max_backoff(t.initial_backoff * 8),
+        )
+        .retry_classifier(RetryTransactionConflicts)
         .build();
     Client::from_conf(config)
+}
+
+/// The standard policy retries throttling and transient errors but not
+/// `TransactionConflictException` (a transaction holds the item): it clears as
+/// fast as throttling does, so it gets the same treatment.
+#[derive(Debug)]
+struct RetryTransactionConflicts;
+
+impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflicts {
+    fn classify_retry(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::InterceptorContext,
+    ) -> aws_sdk_dynamodb::config::retry::RetryAction {
+        use aws_sdk_dynamodb::config::retry::RetryAction;
+        let code = match ctx.output_or_error() {
+            Some(Err(err)) => err
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<UpdateItemError>())
+                .and_then(ProvideErrorMetadata::code),
+            _ => None,
+        };
+        match code {
+            Some("TransactionConflictException") => RetryAction::throttling_error(),
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "TransactionConflictException"
+    }
 }
 
 impl DynamoStore {
@@ -243,7 +280,7 @@ impl InterventionStore for DynamoStore {
             Ok(out) => read_item(out.attributes.unwrap_or_default()).map(WriteOutcome::Applied),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let old = match e.into_err() {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item,
+                    UpdateItemError::ConditionalCheckFailedException(c) => c.item,
                     _ => None,
                 };
                 old.map(read_item).transpose().map(WriteOutcome::Refused)
@@ -281,7 +318,7 @@ impl InterventionStore for DynamoStore {
             Ok(_) => Ok(NotificationOutcome::Marked),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let existed = match e.err() {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                    UpdateItemError::ConditionalCheckFailedException(c) => {
                         c.item.as_ref().is_some_and(|i| !i.is_empty())
                     }
                     _ => false,
