@@ -152,9 +152,15 @@ pub async fn create_tables(client: &Client) -> (String, String) {
     let n = N.fetch_add(1, Ordering::SeqCst);
     let interventions = format!("interventions-{n}");
     let notifications = format!("notifications-{n}");
+    create_tables_named(client, &interventions, &notifications).await;
+    (interventions, notifications)
+}
+
+/// The two tables under the given names (again after an engine restart).
+pub async fn create_tables_named(client: &Client, interventions: &str, notifications: &str) {
     for (name, key_type) in [
-        (&interventions, ScalarAttributeType::N),
-        (&notifications, ScalarAttributeType::S),
+        (interventions, ScalarAttributeType::N),
+        (notifications, ScalarAttributeType::S),
     ] {
         client
             .create_table()
@@ -178,7 +184,6 @@ pub async fn create_tables(client: &Client) -> (String, String) {
             .await
             .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
     }
-    (interventions, notifications)
 }
 
 pub async fn put(client: &Client, table: &str, item: Value) {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod lambda;
 pub mod tokens;
 
 use std::collections::HashMap;

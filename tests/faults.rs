@@ -1,0 +1,172 @@
+//! Faults at the engine: stopped, slow, throttling and conflict errors.
+//! Every scenario ends by checking that the table holds the whole decision or
+//! nothing. The scenarios share one engine they stop and slow down, so they
+//! run one at a time.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::engine::{create_tables_named, engine, get, put};
+use common::{Call, Harness, decision, harness_with, intervention, send};
+use intervention_verify::config::DynamoTimeouts;
+use serde_json::Value;
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const USER: i64 = 77;
+const ORG: i64 = 5;
+
+/// Short limits so the suite is quick; the same code paths as production.
+fn timeouts() -> DynamoTimeouts {
+    DynamoTimeouts {
+        connect: Duration::from_millis(300),
+        attempt: Duration::from_millis(600),
+        operation: Duration::from_millis(1500),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(50),
+    }
+}
+
+async fn item(h: &Harness, id: i64) -> Value {
+    get(
+        &h.client,
+        &h.interventions,
+        AttributeValue::N(id.to_string()),
+    )
+    .await
+}
+
+/// The record holds the whole decision by `USER` or none of it.
+fn whole_or_nothing(v: &Value) -> &'static str {
+    let history = v["verificationHistory"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    match (v["status"].as_i64(), history) {
+        (Some(3), 0) => {
+            assert_eq!(v["verifiedByUserId"], Value::Null, "{v}");
+            assert_eq!(v["verifiedAt"], Value::Null, "{v}");
+            "nothing"
+        }
+        (Some(4), 1) => {
+            assert_eq!(v["verifiedByUserId"], USER, "{v}");
+            assert_eq!(v["verifiedAt"], v["updatedAt"], "{v}");
+            assert_eq!(v["verificationHistory"][0]["at"], v["verifiedAt"], "{v}");
+            assert_eq!(
+                v["decisionComment"], v["verificationHistory"][0]["decisionComment"],
+                "{v}"
+            );
+            "whole"
+        }
+        other => panic!("half-written: {other:?}: {v}"),
+    }
+}
+
+fn assert_503(status: u16, body: &Value) {
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "service_unavailable");
+    assert_eq!(body["status"], 503);
+}
+
+#[tokio::test]
+async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_restart() {
+    let _serial = SERIAL.lock().await;
+    let h = harness_with(timeouts()).await;
+    put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
+    let call = Call::new(1, USER, &[ORG], decision(1, "engine down"));
+
+    engine().stop();
+    let started = Instant::now();
+    let (status, body) = send(&h.app, &call).await;
+    let took = started.elapsed();
+    assert_503(status, &body);
+    assert!(
+        took <= timeouts().operation + Duration::from_millis(500),
+        "took {took:?}"
+    );
+
+    // Back up (moto keeps tables in memory: recreate them), same App, same client.
+    engine().restart();
+    create_tables_named(&h.client, &h.interventions, &h.notifications).await;
+    put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
+    let (status, body) = send(&h.app, &call).await;
+    assert_eq!(status, 200, "recovered: {body}");
+    assert_eq!(whole_or_nothing(&item(&h, 1).await), "whole");
+}
+
+#[tokio::test]
+async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
+    let _serial = SERIAL.lock().await;
+    let h = harness_with(timeouts()).await;
+    put(&h.client, &h.interventions, intervention(2, 3, ORG)).await;
+    let call = Call::new(2, USER, &[ORG], decision(1, "slow"));
+
+    engine().delay(2000);
+    let started = Instant::now();
+    let (status, body) = send(&h.app, &call).await;
+    let took = started.elapsed();
+    engine().delay(0);
+    assert_503(status, &body);
+    assert!(
+        took <= timeouts().operation + Duration::from_millis(500),
+        "took {took:?}"
+    );
+    // The engine finishes what it was sent: the decision landed whole, or not at all.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let outcome = whole_or_nothing(&item(&h, 2).await);
+    // The client's retry settles it either way: applied now, or replayed.
+    let (status, body) = send(&h.app, &call).await;
+    assert_eq!(status, 200, "after {outcome}: {body}");
+    assert_eq!(whole_or_nothing(&item(&h, 2).await), "whole");
+}
+
+async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
+    let h = harness_with(timeouts()).await;
+    put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+    let call = Call::new(id, USER, &[ORG], decision(1, code));
+
+    // Fewer failures than attempts: the SDK retries and the decision lands.
+    engine().reset_stats();
+    engine().inject(code, 2, http_status);
+    let (status, body) = send(&h.app, &call).await;
+    assert_eq!(status, 200, "{code}: {body}");
+    assert_eq!(
+        engine().stats()["UpdateItem"],
+        3,
+        "{code}: two refused, one applied"
+    );
+    assert_eq!(whole_or_nothing(&item(&h, id).await), "whole");
+
+    // As many failures as attempts: 503 with Retry-After, nothing written.
+    put(&h.client, &h.interventions, intervention(id + 1, 3, ORG)).await;
+    engine().reset_stats();
+    engine().inject(code, 3, http_status);
+    let call = Call::new(id + 1, USER, &[ORG], decision(1, code));
+    let (status, body) = send(&h.app, &call).await;
+    engine().inject(code, 0, 400);
+    assert_503(status, &body);
+    assert_eq!(engine().stats()["UpdateItem"], 3, "{code}: three attempts");
+    assert_eq!(whole_or_nothing(&item(&h, id + 1).await), "nothing");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_503() {
+    let _serial = SERIAL.lock().await;
+    retried_then_exhausted("ProvisionedThroughputExceededException", 400, 10).await;
+    retried_then_exhausted("ThrottlingException", 400, 20).await;
+    retried_then_exhausted("RequestLimitExceeded", 400, 30).await;
+}
+
+#[tokio::test]
+async fn transaction_conflicts_are_retried_then_503() {
+    let _serial = SERIAL.lock().await;
+    retried_then_exhausted("TransactionConflictException", 400, 40).await;
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_503() {
+    let _serial = SERIAL.lock().await;
+    retried_then_exhausted("InternalServerError", 500, 50).await;
+}
