@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv dev test lint fmt unit integration build build-VerifyFunction \
+.PHONY: venv sam-venv dev test lint fmt unit integration fuzz build build-VerifyFunction \
 	lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -30,10 +30,16 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 dev: venv
 	bash scripts/dev.sh
 
-## Format check, clippy with -D warnings, then every test (the engine is
-## started by the integration tests themselves).
-test: venv lint
+## Format check, clippy with -D warnings, every Rust test (the integration
+## tests start their own engine), the template checks, and schemathesis
+## against the function under cargo lambda watch.
+test: venv lint lint-template
 	cargo test --all-targets
+	bash scripts/schemathesis.sh
+
+## A longer fuzzing run (see README): FUZZ_CASES=200000 make fuzz
+fuzz:
+	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --test fuzz_edge -- --nocapture
 
 lint:
 	cargo fmt --check
