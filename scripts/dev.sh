@@ -39,7 +39,7 @@ echo "local DynamoDB engine on $AWS_ENDPOINT_URL_DYNAMODB"
 python scripts/dev_tables.py "$AWS_ENDPOINT_URL_DYNAMODB" dev/seed.json "$INTERVENTIONS_TABLE" "$NOTIFICATIONS_TABLE"
 
 cargo build --quiet --bin dev-tokens
-eval "$(target/debug/dev-tokens --user 42 --orgs 1 --ttl 43200)"
+eval "$("${CARGO_TARGET_DIR:-target}/debug/dev-tokens" --user 42 --orgs 1 --ttl 43200)"
 base="http://127.0.0.1:${FUNCTION_PORT}/interventions/v2/rs"
 curl_for() { # id decision comment [notificationId]
   local body="{\"decisionComment\": \"$3\", \"decision\": $2${4:+, \"notificationId\": \"$4\"}}"

@@ -31,7 +31,7 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${engine_port}"
 python scripts/dev_tables.py "$AWS_ENDPOINT_URL_DYNAMODB" dev/seed.json "$INTERVENTIONS_TABLE" "$NOTIFICATIONS_TABLE"
 
 cargo build --quiet --bin bootstrap --bin dev-tokens
-eval "$(target/debug/dev-tokens --user 42 --orgs 1 --ttl 3600 2>/dev/null || "${CARGO_TARGET_DIR:-target}/debug/dev-tokens" --user 42 --orgs 1 --ttl 3600)"
+eval "$("${CARGO_TARGET_DIR:-target}/debug/dev-tokens" --user 42 --orgs 1 --ttl 3600)"
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Nothing may write into the repository while the watcher runs: a file
 # change restarts the function and drops the request in flight.

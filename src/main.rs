@@ -6,7 +6,7 @@ use intervention_verify::auth::Verifier;
 use intervention_verify::config::Config;
 use intervention_verify::edge::lambda::{ApiEvent, ApiResponse, into_request};
 use intervention_verify::handler::{App, handle};
-use intervention_verify::store::{self, DynamoStore};
+use intervention_verify::store::{self, DynamoStore, WarmUpError};
 use intervention_verify::telemetry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -18,13 +18,24 @@ async fn main() -> Result<(), Error> {
 
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let client = store::client(&sdk, config.dynamo);
+    let store = DynamoStore::new(
+        client,
+        config.interventions_table,
+        config.notifications_table,
+    );
+    let started = std::time::Instant::now();
+    match store.warm_up().await {
+        Ok(()) => tracing::info!(
+            warmup_ms = started.elapsed().as_secs_f64() * 1e3,
+            "DynamoDB connection ready"
+        ),
+        Err(e @ WarmUpError::NoSuchTable) => return Err(fatal(&e)),
+        // Not fatal: the first request connects, and retries, by itself.
+        Err(e) => tracing::warn!(error = %e, "DynamoDB warm-up failed"),
+    }
     let app = App {
         verifier,
-        store: DynamoStore::new(
-            client,
-            config.interventions_table,
-            config.notifications_table,
-        ),
+        store,
         origins: config.allowed_origins,
         log_sink: telemetry::stdout_sink,
     };

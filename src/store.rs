@@ -15,7 +15,7 @@ use crate::domain::{DecisionWrite, Intervention, status};
 /// Every DynamoDB action this module calls, as IAM names them. The template's
 /// policy must grant exactly these (checked by `tests/template.rs`), and the
 /// engine must see no other (checked by `tests/request_count.rs`).
-pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem"];
+pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
 
 /// DynamoDB caps the operands of one `IN` at 100.
 const IN_OPERANDS: usize = 100;
@@ -148,6 +148,34 @@ impl DynamoStore {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// Opens the connection to DynamoDB (TCP, TLS) during init, where Lambda
+    /// gives full CPU and no user waits, so the first request does not pay
+    /// for the handshake. `DescribeTable` is free, reads no item, and proves
+    /// the table exists.
+    pub async fn warm_up(&self) -> Result<(), WarmUpError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.interventions_table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                Err(WarmUpError::NoSuchTable)
+            }
+            Err(e) => Err(WarmUpError::Store(classify(e))),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarmUpError {
+    #[error("INTERVENTIONS_TABLE names a table that does not exist")]
+    NoSuchTable,
+    #[error(transparent)]
+    Store(StoreError),
 }
 
 /// The update and condition of a decision, with their placeholders.
