@@ -9,6 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::auth::Verifier;
 use crate::config::AllowedOrigins;
 use crate::domain::{Intervention, Verdict, judge_refused_write, plan_decision};
+use crate::edge::lambda::ApiRequestId;
 use crate::edge::{request, response};
 use crate::error::ApiError;
 use crate::store::{InterventionStore, NotificationOutcome, StoreError, WriteOutcome};
@@ -125,6 +126,9 @@ async fn verify<S: InterventionStore>(
 
 /// API Gateway's request id, else the Lambda invocation's.
 fn request_id(req: &Request) -> String {
+    if let Some(ApiRequestId(id)) = req.extensions().get::<ApiRequestId>() {
+        return id.clone();
+    }
     let api_request_id = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.as_ref(),
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.as_ref(),

@@ -1,120 +1,87 @@
-//! The API Gateway proxy event ↔ `http` types. REST API events are what
-//! production sends; HTTP API (payload 2.0) events are what `cargo lambda
-//! watch` sends, so both are read. Written here rather than
-//! taken from `lambda_http::run`, whose conversion panics on a body that is
-//! flagged base64 but is not, and on a `Host` header that is not a host: a
-//! panic there kills the runtime and the client sees a 502.
+//! The API Gateway proxy event ↔ `http` types. REST API events (payload 1.0)
+//! are what production sends; HTTP API events (payload 2.0) are what `cargo
+//! lambda watch` sends, so both are read.
+//!
+//! Written here rather than taken from `lambda_http::run`, whose conversion
+//! panics on a body flagged base64 that is not, and on a `Host` header that is
+//! not a host: a panic there kills the runtime and the client sees a 502. The
+//! event is read in one pass into only the fields the function uses (an
+//! untagged enum of the full `aws_lambda_events` types parsed it twice); a
+//! header that is not a valid header is dropped instead of failing the event.
+
+use std::collections::HashMap;
 
 use base64::Engine;
-use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
-    ApiGatewayV2httpResponse,
-};
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
 use lambda_http::aws_lambda_events::encodings::Body as EventBody;
-use lambda_http::http::{HeaderMap, Method, Uri};
-
-use lambda_http::request::RequestContext;
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use lambda_http::{Body, Context, Request, RequestExt, Response};
+use serde::{Deserialize, Deserializer};
 
 use super::request::UndecodableBody;
 
-/// The invocation payload: REST first, the format API Gateway uses here.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-pub enum ApiEvent {
-    Rest(Box<ApiGatewayProxyRequest>),
-    Http(Box<ApiGatewayV2httpRequest>),
-}
-
-impl From<ApiGatewayProxyRequest> for ApiEvent {
-    fn from(e: ApiGatewayProxyRequest) -> Self {
-        ApiEvent::Rest(Box::new(e))
-    }
-}
-
-/// The parts of either event format that the function reads.
-struct Parts {
-    method: Method,
-    path: String,
-    headers: HeaderMap,
-    path_parameters: std::collections::HashMap<String, String>,
+/// The invocation payload, either format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiEvent {
+    /// "2.0" for HTTP API events; absent for REST.
+    #[serde(default)]
+    version: Option<String>,
+    /// REST: the method.
+    #[serde(default)]
+    http_method: Option<String>,
+    /// REST: the path, without the stage.
+    #[serde(default)]
+    path: Option<String>,
+    /// HTTP API: the path.
+    #[serde(default)]
+    raw_path: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    headers: HashMap<String, String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    multi_value_headers: HashMap<String, Vec<String>>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    path_parameters: HashMap<String, String>,
+    #[serde(default)]
+    request_context: EventContext,
+    #[serde(default)]
     body: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
     is_base64_encoded: bool,
-    context: RequestContext,
 }
 
-fn parts(event: ApiEvent) -> Parts {
-    match event {
-        ApiEvent::Rest(e) => {
-            let e = *e;
-            // As lambda_http does: single-value headers win over multi-value ones.
-            let mut headers = e.multi_value_headers;
-            headers.extend(e.headers);
-            Parts {
-                method: e.http_method,
-                path: e.path.unwrap_or_default(),
-                headers,
-                path_parameters: e.path_parameters,
-                body: e.body,
-                is_base64_encoded: e.is_base64_encoded,
-                context: RequestContext::ApiGatewayV1(e.request_context),
-            }
-        }
-        ApiEvent::Http(e) => {
-            let e = *e;
-            Parts {
-                method: e.request_context.http.method.clone(),
-                path: e.raw_path.unwrap_or_default(),
-                headers: e.headers,
-                path_parameters: e.path_parameters,
-                body: e.body,
-                is_base64_encoded: e.is_base64_encoded,
-                context: RequestContext::ApiGatewayV2(e.request_context),
-            }
-        }
-    }
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventContext {
+    #[serde(default)]
+    request_id: Option<String>,
+    /// HTTP API: `{"method": …}`.
+    #[serde(default)]
+    http: Option<HttpContext>,
 }
 
-pub fn into_request(event: impl Into<ApiEvent>, context: Context) -> Request {
-    let p = parts(event.into());
-    let mut undecodable = false;
-    let body = match p.body {
-        None => Body::Empty,
-        Some(b) if p.is_base64_encoded => match base64::engine::general_purpose::STANDARD.decode(b)
-        {
-            Ok(bytes) => Body::Binary(bytes),
-            Err(_) => {
-                undecodable = true;
-                Body::Empty
-            }
-        },
-        Some(b) => Body::Text(b),
-    };
-    let mut req = Request::new(body);
-    *req.method_mut() = p.method;
-    *req.headers_mut() = p.headers;
-    *req.uri_mut() = p
-        .path
-        .parse::<Uri>()
-        .unwrap_or_else(|_| Uri::from_static("/"));
-    if undecodable {
-        req.extensions_mut().insert(UndecodableBody);
-    }
-    req.with_raw_http_path(p.path)
-        .with_path_parameters(p.path_parameters)
-        .with_request_context(p.context)
-        .with_lambda_context(context)
+#[derive(Debug, Default, Deserialize)]
+struct HttpContext {
+    #[serde(default)]
+    method: Option<String>,
 }
 
-/// The response in the format of the event that asked.
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-pub enum ApiResponse {
-    Rest(ApiGatewayProxyResponse),
-    Http(ApiGatewayV2httpResponse),
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
+
+/// API Gateway's request id, carried from the event to the handler.
+#[derive(Debug, Clone)]
+pub struct ApiRequestId(pub String);
 
 impl ApiEvent {
+    /// REST API (payload 1.0) rather than HTTP API (2.0).
+    pub fn is_rest(&self) -> bool {
+        self.version.as_deref() != Some("2.0")
+    }
+
     /// Converts `resp` into the response format this event's source expects.
     pub fn respond_with(is_rest: bool, resp: Response<Body>) -> ApiResponse {
         let (parts, body) = resp.into_parts();
@@ -142,8 +109,173 @@ impl ApiEvent {
             ApiResponse::Http(out)
         }
     }
+}
 
-    pub fn is_rest(&self) -> bool {
-        matches!(self, ApiEvent::Rest(_))
+/// The response in the format of the event that asked.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum ApiResponse {
+    Rest(ApiGatewayProxyResponse),
+    Http(ApiGatewayV2httpResponse),
+}
+
+fn header_map(single: HashMap<String, String>, multi: HashMap<String, Vec<String>>) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(single.len().max(multi.len()));
+    for (name, values) in multi {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for v in values {
+            if let Ok(v) = HeaderValue::try_from(v) {
+                headers.append(name.clone(), v);
+            }
+        }
+    }
+    // As lambda_http does: a single-value header replaces its multi-value twin.
+    for (name, value) in single {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    headers
+}
+
+pub fn into_request(event: ApiEvent, context: Context) -> Request {
+    let mut undecodable = false;
+    let body = match event.body {
+        None => Body::Empty,
+        Some(b) if event.is_base64_encoded => {
+            match base64::engine::general_purpose::STANDARD.decode(b) {
+                Ok(bytes) => Body::Binary(bytes),
+                Err(_) => {
+                    undecodable = true;
+                    Body::Empty
+                }
+            }
+        }
+        Some(b) => Body::Text(b),
+    };
+    let method = event
+        .http_method
+        .or(event.request_context.http.and_then(|h| h.method))
+        .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+        // Unreadable: any method but PATCH is answered 405.
+        .unwrap_or_default();
+    let path = event.path.or(event.raw_path).unwrap_or_default();
+    let mut req = Request::new(body);
+    *req.method_mut() = method;
+    *req.headers_mut() = header_map(event.headers, event.multi_value_headers);
+    *req.uri_mut() = path
+        .parse::<Uri>()
+        .unwrap_or_else(|_| Uri::from_static("/"));
+    if undecodable {
+        req.extensions_mut().insert(UndecodableBody);
+    }
+    if let Some(id) = event.request_context.request_id {
+        req.extensions_mut().insert(ApiRequestId(id));
+    }
+    req.with_raw_http_path(path)
+        .with_path_parameters(event.path_parameters)
+        .with_lambda_context(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: serde_json::Value) -> ApiEvent {
+        serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn rest_event_fields_are_read() {
+        let e = parse(json!({
+            "httpMethod": "PATCH",
+            "path": "/interventions/v2/rs/7/verify",
+            "headers": {"Content-Type": "application/json", "X-Bad\u{1}": "v", "x-ok": "bad\u{7f}value"},
+            "multiValueHeaders": {"Accept": ["a", "b"], "Content-Type": ["text/plain"]},
+            "pathParameters": {"interventionId": "7"},
+            "requestContext": {"requestId": "r-1", "httpMethod": "PATCH"},
+            "body": "{}",
+            "isBase64Encoded": false
+        }));
+        assert!(e.is_rest());
+        let req = into_request(e, Context::default());
+        assert_eq!(req.method(), Method::PATCH);
+        assert_eq!(
+            req.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/json"[..])
+        );
+        assert_eq!(req.headers().get_all("accept").iter().count(), 2);
+        assert!(
+            req.headers().get("x-ok").is_none(),
+            "invalid values are dropped"
+        );
+        assert_eq!(req.headers().len(), 3);
+        assert_eq!(
+            req.extensions().get::<ApiRequestId>().map(|r| r.0.as_str()),
+            Some("r-1")
+        );
+        assert_eq!(
+            req.path_parameters_ref()
+                .and_then(|p| p.first("interventionId")),
+            Some("7")
+        );
+        assert_eq!(req.raw_http_path(), "/interventions/v2/rs/7/verify");
+        assert!(matches!(req.body(), Body::Text(t) if t == "{}"));
+    }
+
+    #[test]
+    fn http_api_event_fields_are_read() {
+        let e = parse(json!({
+            "version": "2.0",
+            "rawPath": "/interventions/v2/rs/8/verify",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {"requestId": "r-2", "http": {"method": "GET"}},
+            "isBase64Encoded": true,
+            "body": "e30="
+        }));
+        assert!(!e.is_rest());
+        let req = into_request(e, Context::default());
+        assert_eq!(req.method(), Method::GET);
+        assert!(matches!(req.body(), Body::Binary(b) if b == b"{}"));
+        assert_eq!(req.raw_http_path(), "/interventions/v2/rs/8/verify");
+    }
+
+    #[test]
+    fn nulls_and_gaps_do_not_fail_the_event() {
+        let e = parse(json!({
+            "httpMethod": "BAD METHOD",
+            "headers": null,
+            "multiValueHeaders": null,
+            "pathParameters": null,
+            "isBase64Encoded": null,
+            "body": null
+        }));
+        let req = into_request(e, Context::default());
+        assert_ne!(req.method(), Method::PATCH);
+        assert!(req.headers().is_empty());
+        assert!(matches!(req.body(), Body::Empty));
+    }
+
+    #[test]
+    fn responses_take_the_asking_format() -> Result<(), serde_json::Error> {
+        let resp = || {
+            let mut r = Response::new(Body::Text("{}".into()));
+            *r.status_mut() = lambda_http::http::StatusCode::CONFLICT;
+            r
+        };
+        let rest = serde_json::to_value(ApiEvent::respond_with(true, resp()))?;
+        assert_eq!(rest["statusCode"], 409);
+        assert!(rest.get("multiValueHeaders").is_some());
+        assert!(rest.get("cookies").is_none());
+        let http = serde_json::to_value(ApiEvent::respond_with(false, resp()))?;
+        assert_eq!(http["statusCode"], 409);
+        assert_eq!(http["body"], "{}");
+        Ok(())
     }
 }
