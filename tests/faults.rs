@@ -7,9 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use common::engine::{create_tables_named, engine, get, put};
-use common::{Call, Harness, decision, harness_with, intervention, send};
+use common::engine::{create_tables_named, engine, put};
+use common::{Call, decision, harness_with, intervention, send};
 use intervention_verify::config::DynamoTimeouts;
 use serde_json::Value;
 
@@ -27,15 +26,6 @@ fn timeouts() -> DynamoTimeouts {
         max_attempts: 3,
         initial_backoff: Duration::from_millis(50),
     }
-}
-
-async fn item(h: &Harness, id: i64) -> Value {
-    get(
-        &h.client,
-        &h.interventions,
-        AttributeValue::N(id.to_string()),
-    )
-    .await
 }
 
 /// The record holds the whole decision by `USER` or none of it.
@@ -93,7 +83,7 @@ async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_resta
     put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
     let (status, body) = send(&h.app, &call).await;
     assert_eq!(status, 200, "recovered: {body}");
-    assert_eq!(whole_or_nothing(&item(&h, 1).await), "whole");
+    assert_eq!(whole_or_nothing(&h.intervention(1).await), "whole");
 }
 
 #[tokio::test]
@@ -115,11 +105,11 @@ async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
     );
     // The engine finishes what it was sent: the decision landed whole, or not at all.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let outcome = whole_or_nothing(&item(&h, 2).await);
+    let outcome = whole_or_nothing(&h.intervention(2).await);
     // The client's retry settles it either way: applied now, or replayed.
     let (status, body) = send(&h.app, &call).await;
     assert_eq!(status, 200, "after {outcome}: {body}");
-    assert_eq!(whole_or_nothing(&item(&h, 2).await), "whole");
+    assert_eq!(whole_or_nothing(&h.intervention(2).await), "whole");
 }
 
 async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
@@ -137,7 +127,7 @@ async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
         3,
         "{code}: two refused, one applied"
     );
-    assert_eq!(whole_or_nothing(&item(&h, id).await), "whole");
+    assert_eq!(whole_or_nothing(&h.intervention(id).await), "whole");
 
     // As many failures as attempts: 503 with Retry-After, nothing written.
     put(&h.client, &h.interventions, intervention(id + 1, 3, ORG)).await;
@@ -148,7 +138,7 @@ async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
     engine().inject(code, 0, 400);
     assert_503(status, &body);
     assert_eq!(engine().stats()["UpdateItem"], 3, "{code}: three attempts");
-    assert_eq!(whole_or_nothing(&item(&h, id + 1).await), "nothing");
+    assert_eq!(whole_or_nothing(&h.intervention(id + 1).await), "nothing");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::engine::{get, put};
 use common::{Call, Harness, decision, harness, intervention, send, send_raw};
+use intervention_verify::domain::REFERENCE_FIELDS;
 use serde_json::{Value, json};
 
 const ORG: i64 = 7;
@@ -18,15 +19,6 @@ async fn seeded(items: &[Value]) -> Harness {
         put(&h.client, &h.interventions, item.clone()).await;
     }
     h
-}
-
-async fn item(h: &Harness, id: i64) -> Value {
-    get(
-        &h.client,
-        &h.interventions,
-        AttributeValue::N(id.to_string()),
-    )
-    .await
 }
 
 fn is_iso_millis(v: &Value) -> bool {
@@ -52,37 +44,7 @@ async fn accept_moves_3_to_4_and_answers_the_exact_shape() {
     let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
     keys.sort_by_key(|k| position(k));
     assert_eq!(
-        keys,
-        [
-            "id",
-            "status",
-            "type",
-            "description",
-            "imgSignature",
-            "codePin",
-            "autoCreated",
-            "creationStatus",
-            "scheduledStart",
-            "scheduledEnd",
-            "actualStart",
-            "actualEnd",
-            "providerName",
-            "providerEmail",
-            "providerActionComment",
-            "providerGeneralComment",
-            "assignedCompanyContactId",
-            "assignedUserId",
-            "verifiedByUserId",
-            "verifiedAt",
-            "decisionComment",
-            "attendeeCount",
-            "routineId",
-            "organizationId",
-            "createdByUserId",
-            "archivedAt",
-            "updatedAt",
-            "createdAt"
-        ],
+        keys, REFERENCE_FIELDS,
         "the reference's 28 fields in its order"
     );
     assert_eq!(body.as_object().map(|o| o.len()), Some(1), "only `data`");
@@ -100,7 +62,7 @@ async fn accept_moves_3_to_4_and_answers_the_exact_shape() {
         }
     }
     // The stored record agrees and carries one history entry.
-    let stored = item(&h, 1).await;
+    let stored = h.intervention(1).await;
     assert_eq!(stored["status"], 4);
     assert_eq!(stored["verifiedAt"], data["verifiedAt"]);
     assert_eq!(
@@ -123,7 +85,7 @@ async fn reject_moves_3_to_5_and_appends_to_existing_history() {
     let (status, body) = send(&h.app, &Call::new(2, USER, &[ORG], decision(2, "Not done"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], 5);
-    let stored = item(&h, 2).await;
+    let stored = h.intervention(2).await;
     let history = stored["verificationHistory"]
         .as_array()
         .cloned()
@@ -165,7 +127,7 @@ async fn refusals_answer_409_with_a_reason_and_write_nothing() {
         (17, "archived", "status 4"),
     ];
     for (id, code, detail) in cases {
-        let before = item(&h, id).await;
+        let before = h.intervention(id).await;
         let (status, body) = send(&h.app, &Call::new(id, USER, &[ORG], decision(1, "same"))).await;
         assert_eq!(status, 409, "{id}: {body}");
         assert_eq!(body["code"], code, "{id}");
@@ -173,14 +135,14 @@ async fn refusals_answer_409_with_a_reason_and_write_nothing() {
             body["detail"].as_str().is_some_and(|d| d.contains(detail)),
             "{id}: {body}"
         );
-        assert_eq!(item(&h, id).await, before, "{id} changed");
+        assert_eq!(h.intervention(id).await, before, "{id} changed");
     }
 }
 
 #[tokio::test]
 async fn other_organisation_is_indistinguishable_from_a_missing_id() {
     let h = seeded(&[intervention(21, 3, ORG)]).await;
-    let before = item(&h, 21).await;
+    let before = h.intervention(21).await;
     let mut foreign = Call::new(21, USER, &[ORG + 1], decision(1, "x"));
     let mut missing = Call::new(22, USER, &[ORG + 1], decision(1, "x"));
     let mut orgless = Call::new(21, USER, &[], decision(1, "x"));
@@ -196,7 +158,7 @@ async fn other_organisation_is_indistinguishable_from_a_missing_id() {
     b2["detail"] = b1["detail"].clone();
     assert_eq!(b1, b2);
     assert_eq!(b1, b3);
-    assert_eq!(item(&h, 21).await, before);
+    assert_eq!(h.intervention(21).await, before);
 }
 
 #[tokio::test]
@@ -205,12 +167,16 @@ async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
     let call = Call::new(31, USER, &[ORG], decision(2, "Pump still leaks"));
     let (status, first) = send(&h.app, &call).await;
     assert_eq!(status, 200);
-    let after_first = item(&h, 31).await;
+    let after_first = h.intervention(31).await;
 
     let (status, replay) = send(&h.app, &call).await;
     assert_eq!(status, 200, "{replay}");
     assert_eq!(replay, first, "the stored record, unchanged");
-    assert_eq!(item(&h, 31).await, after_first, "a replay writes nothing");
+    assert_eq!(
+        h.intervention(31).await,
+        after_first,
+        "a replay writes nothing"
+    );
 
     for other in [
         Call::new(31, USER, &[ORG], decision(1, "Pump still leaks")),
@@ -221,13 +187,13 @@ async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
         assert_eq!(status, 409);
         assert_eq!(body["code"], "already_verified");
     }
-    assert_eq!(item(&h, 31).await, after_first);
+    assert_eq!(h.intervention(31).await, after_first);
 }
 
 #[tokio::test]
 async fn invalid_requests_leave_the_table_untouched() {
     let h = seeded(&[intervention(41, 3, ORG)]).await;
-    let before = item(&h, 41).await;
+    let before = h.intervention(41).await;
     let bad_body = Call::new(41, USER, &[ORG], json!({"decision": 3}));
     let (status, body) = send(&h.app, &bad_body).await;
     assert_eq!(status, 400);
@@ -241,7 +207,7 @@ async fn invalid_requests_leave_the_table_untouched() {
     req.headers_mut().remove("x-session-token");
     let resp = intervention_verify::handler::handle(&h.app, req).await;
     assert_eq!(resp.status().as_u16(), 401);
-    assert_eq!(item(&h, 41).await, before);
+    assert_eq!(h.intervention(41).await, before);
 }
 
 #[tokio::test]
@@ -275,7 +241,7 @@ async fn sixteen_concurrent_decisions_apply_exactly_once() {
         15,
         "{statuses:?}"
     );
-    let stored = item(&h, 51).await;
+    let stored = h.intervention(51).await;
     assert_eq!(
         stored["verificationHistory"].as_array().map(Vec::len),
         Some(1)

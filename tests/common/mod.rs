@@ -24,6 +24,14 @@ pub struct Harness {
     pub notifications: String,
 }
 
+impl Harness {
+    /// The stored intervention as JSON (strongly consistent), `Null` if absent.
+    pub async fn intervention(&self, id: i64) -> Value {
+        let key = aws_sdk_dynamodb::types::AttributeValue::N(id.to_string());
+        engine::get(&self.client, &self.interventions, key).await
+    }
+}
+
 pub async fn harness() -> Harness {
     harness_with(DynamoTimeouts::default()).await
 }
