@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv dev test lint fmt unit integration fuzz build build-VerifyFunction \
+.PHONY: venv sam-venv dev test lint fmt unit integration fuzz bench build build-VerifyFunction \
 	lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -75,6 +75,20 @@ lint-template: venv sam-venv
 deploy: venv sam-venv
 	$(SAM) build --template template.yaml
 	if [ -f .aws-sam/deployed-once ]; then $(SAM) deploy; else $(SAM) deploy --guided && touch .aws-sam/deployed-once; fi
+
+## Benchmarks that print figures (docs/PERFORMANCE.md): the per-request CPU
+## path (divan), cold start / first request / warm latency / peak RSS under a
+## stand-in Runtime API against a hello world, and the artifact sizes.
+bench: venv
+	cargo bench --bench cpu_path
+	cargo build --release --bin bootstrap --bin hello-runtime --bin dev-tokens
+	$(PY) scripts/bench_lambda.py --bootstrap $(TARGET_DIR)/release/bootstrap \
+		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
+		--json $(TARGET_DIR)/bench.json
+	@echo; echo "== sizes"
+	@stat -c 'release binary, x86_64, stripped: %s bytes' $(TARGET_DIR)/release/bootstrap
+	@$(MAKE) --no-print-directory build | tail -1
+	@python3 -c 'import sys, zipfile; i = zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap"); print(f"release binary, arm64, stripped: {i.file_size} bytes")' $(LAMBDA_DIR)/bootstrap.zip
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) target .aws-sam

@@ -249,7 +249,8 @@ fn num(n: i64) -> AttributeValue {
     AttributeValue::N(n.to_string())
 }
 
-fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
+/// An item as DynamoDB returns it → the intervention.
+pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
     serde_dynamo::from_item(item)
         .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}")))
 }

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Cold start, first request, warm latency and memory of the release
+`bootstrap`, against a bare `lambda_runtime` hello world, under the stand-in
+Runtime API (runtime_api.py), with the local engine behind a TLS proxy.
+
+    bench_lambda.py --bootstrap target/release/bootstrap \
+        --hello target/release/hello-runtime --dev-tokens target/release/dev-tokens
+
+Prints a table of figures and writes them as JSON to --json.
+"""
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = sys.executable
+ACCESS_SECRET = "bench-access-secret-0123456789abcdef"
+SESSION_SECRET = "bench-session-secret-0123456789abcdef"
+
+
+def start_engine():
+    proc = subprocess.Popen(
+        [PY, os.path.join(HERE, "local_dynamodb.py"), "--port", "0", "--parent-pid", str(os.getpid())],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    line = proc.stdout.readline()
+    if not line.startswith("READY"):
+        sys.exit(f"engine did not start: {line!r}")
+    return proc, int(line.split()[1])
+
+
+def make_certs(d):
+    """A throwaway CA and a server certificate for localhost / 127.0.0.1."""
+    ca_key, ca_pem = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    key, csr, crt = os.path.join(d, "srv.key"), os.path.join(d, "srv.csr"), os.path.join(d, "srv.pem")
+    ext = os.path.join(d, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", ca_key, "-out", ca_pem, "-days", "2", "-subj", "/CN=bench local CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+        "-out", crt, "-days", "2", "-extfile", ext)
+    return ca_pem, crt, key
+
+
+def start_tls_proxy(cert, key, upstream_port):
+    """TLS on a free port, forwarding bytes to the engine: DynamoDB's HTTPS, locally."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    ready = threading.Event()
+    box = {}
+
+    async def pipe(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def handle(reader, writer):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+        box["port"] = server.sockets[0].getsockname()[1]
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+    ready.wait(10)
+    return box["port"]
+
+
+def dynamo(port, target, payload, conn=None):
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port)
+    body = json.dumps(payload)
+    conn.request("POST", "/", body, {
+        "X-Amz-Target": f"DynamoDB_20120810.{target}",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=bench/20240101/eu-west-3/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+    })
+    resp = conn.getresponse()
+    data = resp.read()
+    return resp.status, data
+
+
+def setup_tables(port, n_items):
+    for name, key_type in (("interventions-bench", "N"), ("notifications-bench", "S")):
+        dynamo(port, "CreateTable", {
+            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": key_type}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        })
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for i in range(1, n_items + 1):
+        item = {"id": {"N": str(i)}, "status": {"N": "3"}, "type": {"N": "1"},
+                "description": {"S": "Replace the ventilation filters"}, "organizationId": {"N": "1"},
+                "providerName": {"S": "AirPro"}, "providerEmail": {"S": "team@airpro.example"},
+                "codePin": {"N": "123456"}, "autoCreated": {"BOOL": True}, "attendeeCount": {"N": "25"},
+                "createdAt": {"S": "2024-01-15T08:45:00.000Z"}, "updatedAt": {"S": "2024-12-01T16:00:00.000Z"}}
+        dynamo(port, "PutItem", {"TableName": "interventions-bench", "Item": item}, conn)
+
+
+def update_payload(i):
+    """The same conditional UpdateItem the function sends (store.rs)."""
+    return {
+        "TableName": "interventions-bench",
+        "Key": {"id": {"N": str(i)}},
+        "UpdateExpression": "SET #status = :newStatus, #verifiedBy = :user, #verifiedAt = :now, #updatedAt = :now, "
+                            "#comment = :comment, #history = list_append(if_not_exists(#history, :empty), :entry)",
+        "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(#archivedAt) AND #status = :toVerify AND (#org IN (:o0))",
+        "ExpressionAttributeNames": {"#id": "id", "#status": "status", "#archivedAt": "archivedAt", "#org": "organizationId",
+                                     "#verifiedBy": "verifiedByUserId", "#verifiedAt": "verifiedAt", "#updatedAt": "updatedAt",
+                                     "#comment": "decisionComment", "#history": "verificationHistory"},
+        "ExpressionAttributeValues": {":toVerify": {"N": "3"}, ":newStatus": {"N": "4"}, ":user": {"N": "42"},
+                                      ":now": {"S": "2024-12-09T14:23:00.000Z"}, ":comment": {"S": "Bench decision"},
+                                      ":entry": {"L": [{"M": {"decision": {"N": "1"}, "decisionComment": {"S": "Bench decision"},
+                                                              "userId": {"N": "42"}, "sessionId": {"S": "s"}, "at": {"S": "2024-12-09T14:23:00.000Z"}}}]},
+                                      ":empty": {"L": []}, ":o0": {"N": "1"}},
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def engine_round_trip_ms(port, ids, ca=None, tls_port=None):
+    """Times the function's UpdateItem sent straight to the engine on one kept-alive connection."""
+    if tls_port:
+        ctx = ssl.create_default_context(cafile=ca)
+        conn = http.client.HTTPSConnection("localhost", tls_port, context=ctx)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+    dynamo(port, "UpdateItem", update_payload(ids[0]), conn)  # connect (and handshake) first
+    times = []
+    for i in ids[1:]:
+        t = time.perf_counter()
+        status, _ = dynamo(port, "UpdateItem", update_payload(i), conn)
+        times.append((time.perf_counter() - t) * 1000)
+        assert status == 200, status
+    return times
+
+
+def rest_event(i, access, session):
+    return {
+        "resource": "/interventions/v2/rs/{interventionId}/verify",
+        "path": f"/interventions/v2/rs/{i}/verify", "httpMethod": "PATCH",
+        "headers": {"Authorization": f"Bearer {access}", "x-session-token": session, "content-type": "application/json"},
+        "multiValueHeaders": {}, "pathParameters": {"interventionId": str(i)},
+        "requestContext": {"requestId": f"bench-{i}", "httpMethod": "PATCH", "stage": "main", "apiId": "bench",
+                           "resourcePath": "/interventions/v2/rs/{interventionId}/verify", "path": f"/main/interventions/v2/rs/{i}/verify"},
+        "body": json.dumps({"decisionComment": "Bench decision", "decision": 1}), "isBase64Encoded": False,
+    }
+
+
+def harness(binary, events, env, stdout_path):
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        f.write("\n".join(json.dumps(e) for e in events))
+        path = f.name
+    cmd = [PY, os.path.join(HERE, "runtime_api.py"), "--binary", binary, "--events", path, "--stdout", stdout_path]
+    for k, v in env.items():
+        cmd += ["--env", f"{k}={v}"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    os.unlink(path)
+    return json.loads(out.stdout)
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--hello", required=True)
+    ap.add_argument("--dev-tokens", required=True)
+    ap.add_argument("--invocations", type=int, default=1000)
+    ap.add_argument("--init-runs", type=int, default=15)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    n = args.invocations
+
+    work = tempfile.mkdtemp(prefix="bench-")
+    engine, port = start_engine()
+    try:
+        ca, crt, key = make_certs(work)
+        tls_port = start_tls_proxy(crt, key, port)
+        # Items: 1 first request + n warm + init runs (1 each) + round-trip probes.
+        rtt_ids = list(range(n + 2 * args.init_runs + 100, n + 2 * args.init_runs + 100 + n + 1))
+        setup_tables(port, rtt_ids[-1])
+
+        env_tokens = dict(os.environ, ACCESS_TOKEN_SECRET=ACCESS_SECRET, SESSION_TOKEN_SECRET=SESSION_SECRET)
+        tok = subprocess.run([args.dev_tokens, "--user", "42", "--orgs", "1", "--ttl", "3600"],
+                             check=True, capture_output=True, text=True, env=env_tokens).stdout
+        tokens = dict(line.split("=", 1) for line in tok.split())
+        access, session = tokens["ACCESS_TOKEN"], tokens["SESSION_TOKEN"]
+
+        fn_env = {
+            "INTERVENTIONS_TABLE": "interventions-bench", "NOTIFICATIONS_TABLE": "notifications-bench",
+            "ACCESS_TOKEN_SECRET": ACCESS_SECRET, "SESSION_TOKEN_SECRET": SESSION_SECRET,
+            "AWS_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"https://localhost:{tls_port}", "SSL_CERT_FILE": ca,
+            "RUST_LOG": "info",
+        }
+        log = os.path.join(work, "function.log")
+
+        # Main run: init, first request, n warm requests, each a fresh decision.
+        events = [rest_event(i, access, session) for i in range(1, n + 2)]
+        main_run = harness(args.bootstrap, events, fn_env, log)
+        statuses = {inv["statusCode"] for inv in main_run["invocations"]}
+        assert statuses == {200}, f"not every decision applied: {statuses}"
+        warmups = [json.loads(l).get("warmup_ms") for l in open(log) if "DynamoDB connection ready" in l]
+        first = main_run["invocations"][0]["ms"]
+        warm = [inv["ms"] for inv in main_run["invocations"][1:]]
+
+        # Init, repeated, alternating ours and the hello world (same machine, same run).
+        ours_init, hello_init, ours_warmup = [], [], []
+        next_id = n + 2
+        hello_event = [{"hello": "world"}]
+        for _ in range(args.init_runs):
+            r = harness(args.bootstrap, [rest_event(next_id, access, session)], fn_env, log)
+            next_id += 1
+            w = [json.loads(l).get("warmup_ms") for l in open(log) if "DynamoDB connection ready" in l]
+            ours_warmup.append(w[0] if w else 0.0)
+            ours_init.append(r["init_ms"])
+            hello_init.append(harness(args.hello, hello_event, {}, os.devnull)["init_ms"])
+
+        rtt = engine_round_trip_ms(port, rtt_ids, ca=ca, tls_port=tls_port)
+        rtt_plain = engine_round_trip_ms(port, list(range(next_id, next_id + 101)))
+
+        ours_init_med = statistics.median(ours_init)
+        warmup_med = statistics.median(ours_warmup)
+        hello_med = statistics.median(hello_init)
+        own_init = ours_init_med - warmup_med
+        figures = {
+            "init_ms_median": ours_init_med,
+            "warmup_call_ms_median": warmup_med,
+            "init_without_warmup_ms_median": own_init,
+            "hello_init_ms_median": hello_med,
+            "init_ratio": own_init / hello_med,
+            "first_invocation_ms": first,
+            "warm_p50_ms": pct(warm, 50),
+            "warm_p99_ms": pct(warm, 99),
+            "first_over_warm_p50": first / pct(warm, 50),
+            "engine_round_trip_tls_p50_ms": pct(rtt, 50),
+            "engine_round_trip_plain_p50_ms": pct(rtt_plain, 50),
+            "warm_p50_minus_round_trip_ms": pct(warm, 50) - pct(rtt, 50),
+            "peak_rss_kb": main_run["peak_rss_kb"],
+            "invocations": n,
+        }
+        rows = [
+            ("init, exec -> first next (median of %d)" % args.init_runs, f"{ours_init_med:.2f} ms"),
+            ("  of which the DynamoDB warm-up call", f"{warmup_med:.2f} ms"),
+            ("  without the warm-up call", f"{own_init:.2f} ms"),
+            ("hello world init (median)", f"{hello_med:.2f} ms"),
+            ("init ratio ours/hello (target <= 1.2)", f"{own_init / hello_med:.2f}"),
+            ("first invocation (TLS engine)", f"{first:.2f} ms"),
+            ("warm p50 / p99 (%d invocations)" % n, f"{pct(warm, 50):.2f} / {pct(warm, 99):.2f} ms"),
+            ("first / warm p50 (target <= 1.5)", f"{first / pct(warm, 50):.2f}"),
+            ("engine round trip p50, same UpdateItem (TLS / plain)", f"{pct(rtt, 50):.2f} / {pct(rtt_plain, 50):.2f} ms"),
+            ("warm p50 minus round trip (target <= 0.5)", f"{pct(warm, 50) - pct(rtt, 50):.2f} ms"),
+            ("peak RSS after %d invocations (target <= 12 MB)" % n, f"{main_run['peak_rss_kb'] / 1024:.1f} MB"),
+        ]
+        width = max(len(r[0]) for r in rows)
+        print("\n== cold start and latency (scripts/bench_lambda.py)")
+        for label, value in rows:
+            print(f"{label:<{width}}  {value}")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(figures, f, indent=2)
+    finally:
+        engine.terminate()
+
+
+if __name__ == "__main__":
+    main()
