@@ -231,14 +231,16 @@ def main():
         warm = [inv["ms"] for inv in main_run["invocations"][1:]]
 
         # Init, repeated, alternating ours and the hello world (same machine, same run).
-        ours_init, hello_init, ours_warmup = [], [], []
+        ours_init, hello_init, ours_warmup, phases = [], [], [], {}
         next_id = n + 2
         hello_event = [{"hello": "world"}]
         for _ in range(args.init_runs):
             r = harness(args.bootstrap, [rest_event(next_id, access, session)], fn_env, log)
             next_id += 1
-            w = [json.loads(l).get("warmup_ms") for l in open(log) if "DynamoDB connection ready" in l]
-            ours_warmup.append(w[0] if w else 0.0)
+            ready = [json.loads(l) for l in open(log) if "DynamoDB connection ready" in l]
+            ours_warmup.append(ready[0].get("warmup_ms", 0.0) if ready else 0.0)
+            for phase in ("config_and_keys_ms", "sdk_config_ms", "client_ms"):
+                phases.setdefault(phase, []).append(ready[0].get(phase, 0.0) if ready else 0.0)
             ours_init.append(r["init_ms"])
             hello_init.append(harness(args.hello, hello_event, {}, os.devnull)["init_ms"])
 
@@ -253,6 +255,7 @@ def main():
             "init_ms_median": ours_init_med,
             "warmup_call_ms_median": warmup_med,
             "init_without_warmup_ms_median": own_init,
+            "init_phases_ms_median": {k: statistics.median(v) for k, v in phases.items()},
             "hello_init_ms_median": hello_med,
             "init_ratio": own_init / hello_med,
             "first_invocation_ms": first,
@@ -269,6 +272,7 @@ def main():
             ("init, exec -> first next (median of %d)" % args.init_runs, f"{ours_init_med:.2f} ms"),
             ("  of which the DynamoDB warm-up call", f"{warmup_med:.2f} ms"),
             ("  without the warm-up call", f"{own_init:.2f} ms"),
+            *[(f"    {k[:-3].replace('_', ' ')}", f"{statistics.median(v):.2f} ms") for k, v in phases.items()],
             ("hello world init (median)", f"{hello_med:.2f} ms"),
             ("init ratio ours/hello (target <= 1.2)", f"{own_init / hello_med:.2f}"),
             ("first invocation (TLS engine)", f"{first:.2f} ms"),
