@@ -135,6 +135,7 @@ def main():
 
     report = {"invocations": []}
     with open(args.stdout, "wb") as out:
+        report["exec_epoch_us"] = time.time_ns() // 1000
         t0 = time.perf_counter()
         proc = subprocess.Popen([args.binary], env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -146,6 +147,7 @@ def main():
                     sys.exit("the function never asked for an event")
                 time.sleep(0.0002)
             report["init_ms"] = (state.first_next - t0) * 1000
+            report["first_next_epoch_us"] = report["exec_epoch_us"] + int((state.first_next - t0) * 1e6)
             schedule = events + [events[-1]] * args.repeat
             for payload in schedule:
                 state.events.put(payload)

@@ -15,6 +15,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let t0 = Instant::now();
+    let started_at = std::time::SystemTime::now();
     telemetry::init();
     let config = Config::from_env().map_err(|e| fatal(&e))?;
     let verifier = Verifier::new(&config.auth).map_err(|e| fatal(&e))?;
@@ -43,7 +44,13 @@ async fn main() -> Result<(), Error> {
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     // Where init time goes, for operators and `make bench`.
+    let epoch_us = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64)
+    };
     tracing::info!(
+        main_started_epoch_us = epoch_us(started_at),
+        ready_epoch_us = epoch_us(std::time::SystemTime::now()),
         config_and_keys_ms = ms(t_keys),
         sdk_config_ms = ms(t_sdk - t_keys),
         client_ms = ms(t_client - t_sdk),

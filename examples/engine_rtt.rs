@@ -1,0 +1,71 @@
+//! Times the function's own decision `UpdateItem`, sent with the function's
+//! SDK client (same HTTPS client, timeouts and retries) straight to the
+//! engine: the round trip that `make bench` subtracts from the warm latency.
+//!
+//! Usage: engine_rtt TABLE FIRST_ID COUNT (environment as for the function:
+//! AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials, SSL_CERT_FILE).
+//! Prints `{"p50_ms": …, "p99_ms": …, "count": …}`.
+
+use std::time::Instant;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use intervention_verify::config::DynamoTimeouts;
+use intervention_verify::domain::{DecisionWrite, HistoryEntry};
+use intervention_verify::store::{self, decision_expression};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [table, first, count] = args.as_slice() else {
+        return Err("usage: engine_rtt TABLE FIRST_ID COUNT".into());
+    };
+    let (first, count): (i64, usize) = (first.parse()?, count.parse()?);
+    let roots = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(store::https_client(roots.as_deref())?)
+        .load()
+        .await;
+    let client = store::client(&sdk, DynamoTimeouts::default());
+    let mut times = Vec::with_capacity(count);
+    for (n, id) in (first..first + count as i64 + 1).enumerate() {
+        let expr = decision_expression(&DecisionWrite {
+            intervention_id: id,
+            organization_ids: vec![1],
+            new_status: 4,
+            entry: HistoryEntry {
+                decision: 1,
+                decision_comment: "Bench decision".into(),
+                user_id: 42,
+                session_id: "s".into(),
+                at: "2024-12-09T14:23:00.000Z".into(),
+            },
+        })?;
+        let started = Instant::now();
+        client
+            .update_item()
+            .table_name(table)
+            .key("id", AttributeValue::N(id.to_string()))
+            .update_expression(expr.update)
+            .condition_expression(expr.condition)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await?;
+        // The first call opens the connection; it is not a round trip.
+        if n > 0 {
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "{{\"p50_ms\": {:.4}, \"p99_ms\": {:.4}, \"count\": {}}}",
+        at(0.5),
+        at(0.99),
+        times.len()
+    );
+    Ok(())
+}
