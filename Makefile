@@ -88,7 +88,7 @@ bench: venv
 		--json $(TARGET_DIR)/bench.json
 	@echo; echo "== sizes"
 	@stat -c 'release binary, x86_64, stripped: %s bytes' $(TARGET_DIR)/release/bootstrap
-	@$(MAKE) --no-print-directory build | tail -1
+	@$(MAKE) --no-print-directory build 2>&1 | tail -1
 	@python3 -c 'import sys, zipfile; i = zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap"); print(f"release binary, arm64, stripped: {i.file_size} bytes")' $(LAMBDA_DIR)/bootstrap.zip
 
 clean:
