@@ -8,9 +8,8 @@
 
 use std::time::Instant;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use intervention_verify::config::DynamoTimeouts;
+use intervention_verify::config::{Config, DynamoTimeouts};
 use intervention_verify::domain::{DecisionWrite, HistoryEntry};
 use intervention_verify::store::{self, decision_expression};
 
@@ -21,11 +20,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: engine_rtt TABLE FIRST_ID COUNT".into());
     };
     let (first, count): (i64, usize) = (first.parse()?, count.parse()?);
-    let roots = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(store::https_client(roots.as_deref())?)
-        .load()
-        .await;
+    let config = Config::from_env()?;
+    let sdk = store::sdk_config(&config.aws)?;
     let client = store::client(&sdk, DynamoTimeouts::default());
     let mut times = Vec::with_capacity(count);
     for (n, id) in (first..first + count as i64 + 1).enumerate() {

@@ -21,6 +21,16 @@ pub const OPTIONAL_VARIABLES: &[&str] = &[
     "DYNAMODB_TIMEOUT_MS",
 ];
 
+/// Standard AWS variables the function reads: the region (Lambda sets it),
+/// a local engine's endpoint, extra TLS roots.
+pub const AWS_VARIABLES: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL",
+    "SSL_CERT_FILE",
+];
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{0} is required but not set")]
@@ -80,6 +90,18 @@ pub struct Config {
     pub auth: AuthSettings,
     pub allowed_origins: AllowedOrigins,
     pub dynamo: DynamoTimeouts,
+    pub aws: AwsSettings,
+}
+
+/// Where DynamoDB is and how to reach it. Credentials come from the
+/// environment, where Lambda puts them (read by the SDK when it signs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: String,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a local engine.
+    pub endpoint_url: Option<String>,
+    /// Extra PEM roots to trust besides Amazon's.
+    pub ssl_cert_file: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -104,7 +126,24 @@ impl Config {
             dynamo.attempt = dynamo.attempt.min(dynamo.operation);
             dynamo.connect = dynamo.connect.min(dynamo.operation);
         }
+        // Both names are read, the first set wins.
+        let region = optional("AWS_REGION").or(optional("AWS_DEFAULT_REGION"));
+        let endpoint_url = optional("AWS_ENDPOINT_URL_DYNAMODB").or(optional("AWS_ENDPOINT_URL"));
+        if let Some(url) = &endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Malformed {
+                name: "AWS_ENDPOINT_URL_DYNAMODB",
+                problem: "expected an http:// or https:// URL".into(),
+            });
+        }
+        let aws = AwsSettings {
+            region: region.ok_or(ConfigError::Missing("AWS_REGION"))?,
+            endpoint_url,
+            ssl_cert_file: optional("SSL_CERT_FILE").map(std::path::PathBuf::from),
+        };
         Ok(Self {
+            aws,
             interventions_table: required("INTERVENTIONS_TABLE")?,
             notifications_table: required("NOTIFICATIONS_TABLE")?,
             auth: AuthSettings {
@@ -174,7 +213,8 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 4] = [
+    const BASE: [(&str, &str); 5] = [
+        ("AWS_REGION", "eu-west-3"),
         ("INTERVENTIONS_TABLE", "interventions"),
         ("NOTIFICATIONS_TABLE", "notifications"),
         ("SESSION_TOKEN_SECRET", "s"),
@@ -240,6 +280,7 @@ mod tests {
             ("ALLOWED_ORIGINS", "https://*.example"),
             ("DYNAMODB_TIMEOUT_MS", "soon"),
             ("DYNAMODB_TIMEOUT_MS", "0"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "127.0.0.1:8000"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));
@@ -266,6 +307,7 @@ mod tests {
             .iter()
             .chain(ACCESS_KEY_VARIABLES)
             .chain(OPTIONAL_VARIABLES)
+            .chain(AWS_VARIABLES)
             .map(|s| s.to_string())
             .collect();
         declared.sort();

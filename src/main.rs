@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use intervention_verify::auth::Verifier;
 use intervention_verify::config::Config;
 use intervention_verify::edge::lambda::{ApiEvent, ApiResponse, into_request};
@@ -21,13 +20,7 @@ async fn main() -> Result<(), Error> {
     let verifier = Verifier::new(&config.auth).map_err(|e| fatal(&e))?;
     let t_keys = t0.elapsed();
 
-    let extra_roots = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
-    let http = store::https_client(extra_roots.as_deref())
-        .map_err(|e| fatal(&format!("SSL_CERT_FILE: {e}")))?;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await;
+    let sdk = store::sdk_config(&config.aws).map_err(|e| fatal(&format!("SSL_CERT_FILE: {e}")))?;
     let t_sdk = t0.elapsed();
     let client = store::client(&sdk, config.dynamo);
     let t_client = t0.elapsed();
