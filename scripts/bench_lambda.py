@@ -232,7 +232,7 @@ def main():
         warm = [inv["ms"] for inv in main_run["invocations"][1:]]
 
         # Init, repeated, alternating ours and the hello world (same machine, same run).
-        ours_init, hello_init, ours_warmup, phases = [], [], [], {}
+        ours_init, hello_init, ours_warmup, phases, firsts = [], [], [], {}, []
         next_id = n + 2
         hello_event = [{"hello": "world"}]
         for _ in range(args.init_runs):
@@ -252,6 +252,7 @@ def main():
             for phase, value in timeline.items():
                 phases.setdefault(phase, []).append(value)
             ours_init.append(r["init_ms"])
+            firsts.append(r["invocations"][0]["ms"])
             hello_init.append(harness(args.hello, hello_event, {}, os.devnull)["init_ms"])
 
         # The same UpdateItem through the function's own SDK client and TLS setup.
@@ -281,6 +282,9 @@ def main():
             "peak_rss_kb": main_run["peak_rss_kb"],
             "invocations": n,
         }
+        first_med = statistics.median(firsts + [first])
+        figures["first_invocation_ms_median"] = first_med
+        figures["first_over_warm_p50"] = first_med / pct(warm, 50)
         rows = [
             ("init, exec -> first next (median of %d)" % args.init_runs, f"{ours_init_med:.2f} ms"),
             ("  of which the DynamoDB warm-up call", f"{warmup_med:.2f} ms"),
@@ -288,9 +292,9 @@ def main():
             *[(f"    {k[:-3].replace('_', ' ')}", f"{statistics.median(v):.2f} ms") for k, v in phases.items()],
             ("hello world init (median)", f"{hello_med:.2f} ms"),
             ("init ratio ours/hello (target <= 1.2)", f"{own_init / hello_med:.2f}"),
-            ("first invocation (TLS engine)", f"{first:.2f} ms"),
+            ("first invocation after a cold start (TLS engine, median of %d)" % (len(firsts) + 1), f"{first_med:.2f} ms"),
             ("warm p50 / p99 (%d invocations)" % n, f"{pct(warm, 50):.2f} / {pct(warm, 99):.2f} ms"),
-            ("first / warm p50 (target <= 1.5)", f"{first / pct(warm, 50):.2f}"),
+            ("first / warm p50 (target <= 1.5)", f"{first_med / pct(warm, 50):.2f}"),
             ("engine round trip p50: the same UpdateItem, function's SDK client over TLS", f"{sdk_rtt['p50_ms']:.2f} ms"),
             ("  (raw HTTP from Python, no TLS, for scale)", f"{pct(rtt_plain, 50):.2f} ms"),
             ("warm p50 minus round trip (target <= 0.5)", f"{pct(warm, 50) - sdk_rtt['p50_ms']:.2f} ms"),

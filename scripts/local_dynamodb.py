@@ -104,6 +104,14 @@ class LocalEngine:
             return [b"".join(self.app(environ, start_response))]
 
 
+class KeepAliveHandler(MotoRequestHandler):
+    """HTTP/1.1 with keep-alive, as DynamoDB serves: otherwise every request
+    opens a new connection (and, behind TLS, a new handshake), and the
+    warm-connection behaviour the function relies on cannot be measured."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def watch_parent(pid):
     while True:
         try:
@@ -122,7 +130,7 @@ def main():
 
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(
-        args.host, args.port, LocalEngine(app), threaded=True, request_handler=MotoRequestHandler
+        args.host, args.port, LocalEngine(app), threaded=True, request_handler=KeepAliveHandler
     )
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
