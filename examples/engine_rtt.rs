@@ -1,6 +1,6 @@
-//! Times the function's own decision `UpdateItem`, sent with the function's
-//! SDK client (same HTTPS client, timeouts and retries) straight to the
-//! engine: the round trip that `make bench` subtracts from the warm latency.
+//! Times the function's own decision `UpdateItem` (`DynamoStore::decision_request`),
+//! sent with the function's SDK client (same HTTPS client, timeouts and
+//! retries) straight to the engine: the round trip that `make bench` subtracts from the warm latency.
 //!
 //! Usage: engine_rtt TABLE FIRST_ID COUNT (environment as for the function:
 //! AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials, SSL_CERT_FILE).
@@ -8,10 +8,9 @@
 
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use intervention_verify::config::{Config, DynamoTimeouts};
 use intervention_verify::domain::{DecisionWrite, HistoryEntry};
-use intervention_verify::store::{self, decision_expression};
+use intervention_verify::store::{self, DynamoStore};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,10 +21,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (first, count): (i64, usize) = (first.parse()?, count.parse()?);
     let config = Config::from_env()?;
     let sdk = store::sdk_config(&config.aws)?;
-    let client = store::client(&sdk, DynamoTimeouts::default());
+    let store = DynamoStore::new(
+        store::client(&sdk, DynamoTimeouts::default()),
+        table.clone(),
+        config.notifications_table,
+    );
     let mut times = Vec::with_capacity(count);
     for (n, id) in (first..first + count as i64 + 1).enumerate() {
-        let expr = decision_expression(&DecisionWrite {
+        let request = store.decision_request(&DecisionWrite {
             intervention_id: id,
             organization_ids: vec![1],
             new_status: 4,
@@ -38,18 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         })?;
         let started = Instant::now();
-        client
-            .update_item()
-            .table_name(table)
-            .key("id", AttributeValue::N(id.to_string()))
-            .update_expression(expr.update)
-            .condition_expression(expr.condition)
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await?;
+        request.send().await?;
         // The first call opens the connection; it is not a round trip.
         if n > 0 {
             times.push(started.elapsed().as_secs_f64() * 1e3);

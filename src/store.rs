@@ -199,6 +199,29 @@ impl DynamoStore {
         &self.client
     }
 
+    /// The decision's conditional `UpdateItem`, ready to send: `ALL_NEW` on
+    /// success, `ALL_OLD` when the condition fails.
+    pub fn decision_request(
+        &self,
+        write: &DecisionWrite,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        StoreError,
+    > {
+        let expr = decision_expression(write)?;
+        Ok(self
+            .client
+            .update_item()
+            .table_name(&self.interventions_table)
+            .key("id", num(write.intervention_id))
+            .update_expression(expr.update)
+            .condition_expression(expr.condition)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld))
+    }
+
     /// Opens the connection to DynamoDB (TCP, TLS) during init, where Lambda
     /// gives full CPU and no user waits, so the first request does not pay
     /// for the handshake. `DescribeTable` is free, reads no item, and proves
@@ -341,20 +364,7 @@ impl InterventionStore for DynamoStore {
             // Nothing can match: the caller acts for no organisation.
             return Ok(WriteOutcome::Refused(None));
         }
-        let expr = decision_expression(write)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.interventions_table)
-            .key("id", num(write.intervention_id))
-            .update_expression(expr.update)
-            .condition_expression(expr.condition)
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+        let result = self.decision_request(write)?.send().await;
         match result {
             Ok(out) => read_item(out.attributes.unwrap_or_default()).map(WriteOutcome::Applied),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
