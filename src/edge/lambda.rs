@@ -144,6 +144,7 @@ fn header_map(single: HashMap<String, String>, multi: HashMap<String, Vec<String
 }
 
 pub fn into_request(event: ApiEvent, context: Context) -> Request {
+    let rest = event.is_rest();
     let mut undecodable = false;
     let body = match event.body {
         None => Body::Empty,
@@ -158,9 +159,15 @@ pub fn into_request(event: ApiEvent, context: Context) -> Request {
         }
         Some(b) => Body::Text(b),
     };
-    let method = event
-        .http_method
-        .or(event.request_context.http.and_then(|h| h.method))
+    // HTTP API events carry the method in `requestContext.http`; a top-level
+    // `httpMethod` there is a serialisation default (cargo lambda sends "GET").
+    let context_method = event.request_context.http.and_then(|h| h.method);
+    let method = if rest {
+        event.http_method.or(context_method)
+    } else {
+        context_method.or(event.http_method)
+    };
+    let method = method
         .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
         // Unreadable: any method but PATCH is answered 405.
         .unwrap_or_default();
@@ -233,15 +240,20 @@ mod tests {
     fn http_api_event_fields_are_read() {
         let e = parse(json!({
             "version": "2.0",
+            "httpMethod": "GET",
             "rawPath": "/interventions/v2/rs/8/verify",
             "headers": {"content-type": "application/json"},
-            "requestContext": {"requestId": "r-2", "http": {"method": "GET"}},
+            "requestContext": {"requestId": "r-2", "http": {"method": "PATCH"}},
             "isBase64Encoded": true,
             "body": "e30="
         }));
         assert!(!e.is_rest());
         let req = into_request(e, Context::default());
-        assert_eq!(req.method(), Method::GET);
+        assert_eq!(
+            req.method(),
+            Method::PATCH,
+            "requestContext.http.method wins"
+        );
         assert!(matches!(req.body(), Body::Binary(b) if b == b"{}"));
         assert_eq!(req.raw_http_path(), "/interventions/v2/rs/8/verify");
     }
