@@ -34,8 +34,9 @@ dev: venv
 ## tests start their own engine), the template checks, and schemathesis
 ## against the function under cargo lambda watch.
 test: venv lint lint-template
-	cargo test --all-targets
+	set -o pipefail; cargo test --all-targets 2>&1 | tee $(TARGET_DIR)/cargo-test.log
 	bash scripts/schemathesis.sh
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "cargo tests: %d passed, %d failed\n", p, f }' $(TARGET_DIR)/cargo-test.log
 
 ## A longer fuzzing run (see README): FUZZ_CASES=200000 make fuzz
 fuzz:

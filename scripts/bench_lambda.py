@@ -227,7 +227,6 @@ def main():
         main_run = harness(args.bootstrap, events, fn_env, log)
         statuses = {inv["statusCode"] for inv in main_run["invocations"]}
         assert statuses == {200}, f"not every decision applied: {statuses}"
-        warmups = [json.loads(l).get("warmup_ms") for l in open(log) if "DynamoDB connection ready" in l]
         first = main_run["invocations"][0]["ms"]
         warm = [inv["ms"] for inv in main_run["invocations"][1:]]
 
@@ -238,7 +237,7 @@ def main():
         for _ in range(args.init_runs):
             r = harness(args.bootstrap, [rest_event(next_id, access, session)], fn_env, log)
             next_id += 1
-            ready = [json.loads(l) for l in open(log) if "DynamoDB connection ready" in l]
+            ready = [json.loads(l) for l in open(log) if "init complete" in l]
             ours_warmup.append(ready[0].get("warmup_ms", 0.0) if ready else 0.0)
             line = ready[0] if ready else {}
             exec_us = r["exec_epoch_us"]

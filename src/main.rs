@@ -29,12 +29,15 @@ async fn main() -> Result<(), Error> {
         config.interventions_table,
         config.notifications_table,
     );
-    match store.warm_up().await {
-        Ok(()) => {}
+    let dynamodb_warm = match store.warm_up().await {
+        Ok(()) => true,
         Err(e @ WarmUpError::NoSuchTable) => return Err(fatal(&e)),
         // Not fatal: the first request connects, and retries, by itself.
-        Err(e) => tracing::warn!(error = %e, "DynamoDB warm-up failed"),
-    }
+        Err(e) => {
+            tracing::warn!(error = %e, "DynamoDB warm-up failed");
+            false
+        }
+    };
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     // Where init time goes, for operators and `make bench`.
     let epoch_us = |t: std::time::SystemTime| {
@@ -48,7 +51,8 @@ async fn main() -> Result<(), Error> {
         sdk_config_ms = ms(t_sdk - t_keys),
         client_ms = ms(t_client - t_sdk),
         warmup_ms = ms(t0.elapsed() - t_client),
-        "DynamoDB connection ready"
+        dynamodb_warm,
+        "init complete"
     );
     let app = App {
         verifier,
