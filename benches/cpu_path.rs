@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use divan::{Bencher, black_box};
-use intervention_verify::auth::{AuthSettings, Verifier};
+use intervention_verify::auth::{AuthSettings, SecretSource, Verifier};
 use intervention_verify::config::AllowedOrigins;
 use intervention_verify::domain::DecisionWrite;
 use intervention_verify::edge::lambda::{ApiEvent, into_request};
@@ -107,8 +107,9 @@ fn request(bencher: Bencher, alg: &str) {
     let alg: Algorithm = alg.parse().unwrap_or_else(|e| panic!("{e}"));
     let settings = AuthSettings {
         access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
-        session_secret: tokens::SESSION_SECRET.to_owned(),
+        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
+        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
+        access_jwks_url: None,
         issuer: None,
         audience: None,
     };
@@ -156,11 +157,21 @@ mod pieces {
     use intervention_verify::edge::{request as edge_request, response};
     use intervention_verify::telemetry::{RequestRecord, request_line};
 
+    /// Polls a future that cannot wait (keys in memory) to its end.
+    fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(f).poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the verifier waited on something"),
+        }
+    }
+
     fn verifier() -> Verifier {
         Verifier::new(&AuthSettings {
             access_jwks: Some(tokens::JWKS.to_owned()),
-            access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
-            session_secret: tokens::SESSION_SECRET.to_owned(),
+            access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
+            session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
+            access_jwks_url: None,
             issuer: None,
             audience: None,
         })
@@ -187,7 +198,7 @@ mod pieces {
         );
         let session = tokens::session(42);
         bencher.bench_local(|| {
-            v.authenticate(Some(black_box(access.as_bytes())), Some(session.as_bytes()))
+            ready(v.authenticate(Some(black_box(access.as_bytes())), Some(session.as_bytes())))
         });
     }
 
@@ -205,12 +216,11 @@ mod pieces {
 
     #[divan::bench]
     fn build_update(bencher: Bencher) {
-        let caller = verifier()
-            .authenticate(
-                Some(format!("Bearer {}", tokens::access(42, &[1, 2, 3])).as_bytes()),
-                Some(tokens::session(42).as_bytes()),
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+        let caller = ready(verifier().authenticate(
+            Some(format!("Bearer {}", tokens::access(42, &[1, 2, 3])).as_bytes()),
+            Some(tokens::session(42).as_bytes()),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
         let cmd = VerifyCommand {
             intervention_id: 3,
             decision: Decision::Accept,

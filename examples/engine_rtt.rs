@@ -8,9 +8,10 @@
 
 use std::time::Instant;
 
+use intervention_verify::aws;
 use intervention_verify::config::{Config, DynamoTimeouts};
 use intervention_verify::domain::{DecisionWrite, HistoryEntry};
-use intervention_verify::store::{self, DynamoStore};
+use intervention_verify::store::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,9 +21,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (first, count): (i64, usize) = (first.parse()?, count.parse()?);
     let config = Config::from_env()?;
-    let sdk = store::sdk_config(&config.aws)?;
+    let sdk = aws::sdk_config(&config.aws)?;
     let store = DynamoStore::new(
-        store::client(&sdk, DynamoTimeouts::default()),
+        aws::dynamodb_client(
+            &sdk,
+            config.aws.dynamodb_endpoint.as_deref(),
+            DynamoTimeouts::default(),
+        ),
         table.clone(),
         config.notifications_table,
     );

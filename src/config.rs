@@ -3,16 +3,20 @@
 
 use std::time::Duration;
 
-use crate::auth::AuthSettings;
+use crate::auth::{AuthSettings, MIN_SECRET_BYTES, SecretSource};
 
 /// Variables without which the function does not start.
-pub const REQUIRED_VARIABLES: &[&str] = &[
-    "INTERVENTIONS_TABLE",
-    "NOTIFICATIONS_TABLE",
-    "SESSION_TOKEN_SECRET",
+pub const REQUIRED_VARIABLES: &[&str] = &["INTERVENTIONS_TABLE", "NOTIFICATIONS_TABLE"];
+/// Exactly one of these: the session secret's value (local runs, tests) or
+/// its Secrets Manager id (production).
+pub const SESSION_SECRET_VARIABLES: &[&str] = &["SESSION_TOKEN_SECRET", "SESSION_TOKEN_SECRET_ID"];
+/// At least one of these (and at most one of the two HS256 forms).
+pub const ACCESS_KEY_VARIABLES: &[&str] = &[
+    "ACCESS_TOKEN_JWKS",
+    "ACCESS_TOKEN_JWKS_URL",
+    "ACCESS_TOKEN_SECRET",
+    "ACCESS_TOKEN_SECRET_ID",
 ];
-/// At least one of these must be set.
-pub const ACCESS_KEY_VARIABLES: &[&str] = &["ACCESS_TOKEN_JWKS", "ACCESS_TOKEN_SECRET"];
 /// Read when set.
 pub const OPTIONAL_VARIABLES: &[&str] = &[
     "ACCESS_TOKEN_ISSUER",
@@ -27,6 +31,7 @@ pub const AWS_VARIABLES: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     "AWS_ENDPOINT_URL",
     "SSL_CERT_FILE",
 ];
@@ -37,6 +42,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name} is malformed: {problem}")]
     Malformed { name: &'static str, problem: String },
+    #[error("{0} and {1} are both set; set one")]
+    Conflict(&'static str, &'static str),
 }
 
 /// Which origins get `Access-Control-Allow-Origin` on responses.
@@ -93,14 +100,16 @@ pub struct Config {
     pub aws: AwsSettings,
 }
 
-/// Where DynamoDB is and how to reach it. Credentials come from the
-/// environment, where Lambda puts them (read by the SDK when it signs).
+/// Where the AWS services are and how to reach them. Credentials come from
+/// the environment, where Lambda puts them (read by the SDK when it signs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
     pub region: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a local engine.
-    pub endpoint_url: Option<String>,
-    /// Extra PEM roots to trust besides Amazon's.
+    pub dynamodb_endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`.
+    pub secrets_endpoint: Option<String>,
+    /// Extra PEM roots to trust besides the built-in ones.
     pub ssl_cert_file: Option<std::path::PathBuf>,
 }
 
@@ -113,11 +122,30 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let optional = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
+        let secret = |value_name: &'static str, id_name: &'static str| match (
+            optional(value_name),
+            optional(id_name),
+        ) {
+            (Some(_), Some(_)) => Err(ConfigError::Conflict(value_name, id_name)),
+            (Some(v), None) if v.len() < MIN_SECRET_BYTES => Err(ConfigError::Malformed {
+                name: value_name,
+                problem: format!("an HS256 secret needs at least {MIN_SECRET_BYTES} bytes"),
+            }),
+            (Some(v), None) => Ok(Some(SecretSource::Value(v))),
+            (None, Some(id)) => Ok(Some(SecretSource::SecretsManager(id))),
+            (None, None) => Ok(None),
+        };
+        let session_secret = secret("SESSION_TOKEN_SECRET", "SESSION_TOKEN_SECRET_ID")?.ok_or(
+            ConfigError::Missing("SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID"),
+        )?;
+        let access_secret = secret("ACCESS_TOKEN_SECRET", "ACCESS_TOKEN_SECRET_ID")?;
         let access_jwks = optional("ACCESS_TOKEN_JWKS");
-        let access_secret = optional("ACCESS_TOKEN_SECRET");
-        if access_jwks.is_none() && access_secret.is_none() {
+        let access_jwks_url = optional("ACCESS_TOKEN_JWKS_URL")
+            .map(|url| check_jwks_url(&url).map(|()| url))
+            .transpose()?;
+        if access_jwks.is_none() && access_jwks_url.is_none() && access_secret.is_none() {
             return Err(ConfigError::Missing(
-                "ACCESS_TOKEN_JWKS or ACCESS_TOKEN_SECRET",
+                "one of ACCESS_TOKEN_JWKS, ACCESS_TOKEN_JWKS_URL, ACCESS_TOKEN_SECRET, ACCESS_TOKEN_SECRET_ID",
             ));
         }
         let mut dynamo = DynamoTimeouts::default();
@@ -128,18 +156,23 @@ impl Config {
         }
         // Both names are read, the first set wins.
         let region = optional("AWS_REGION").or(optional("AWS_DEFAULT_REGION"));
-        let endpoint_url = optional("AWS_ENDPOINT_URL_DYNAMODB").or(optional("AWS_ENDPOINT_URL"));
-        if let Some(url) = &endpoint_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::Malformed {
-                name: "AWS_ENDPOINT_URL_DYNAMODB",
-                problem: "expected an http:// or https:// URL".into(),
-            });
-        }
+        let generic_endpoint = optional("AWS_ENDPOINT_URL");
+        let endpoint = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            let url = optional(name).or(generic_endpoint.clone());
+            match url {
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                    Err(ConfigError::Malformed {
+                        name,
+                        problem: "expected an http:// or https:// URL".into(),
+                    })
+                }
+                other => Ok(other),
+            }
+        };
         let aws = AwsSettings {
             region: region.ok_or(ConfigError::Missing("AWS_REGION"))?,
-            endpoint_url,
+            dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
+            secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER")?,
             ssl_cert_file: optional("SSL_CERT_FILE").map(std::path::PathBuf::from),
         };
         Ok(Self {
@@ -148,8 +181,9 @@ impl Config {
             notifications_table: required("NOTIFICATIONS_TABLE")?,
             auth: AuthSettings {
                 access_jwks,
+                access_jwks_url,
                 access_secret,
-                session_secret: required("SESSION_TOKEN_SECRET")?,
+                session_secret,
                 issuer: optional("ACCESS_TOKEN_ISSUER"),
                 audience: optional("ACCESS_TOKEN_AUDIENCE"),
             },
@@ -160,6 +194,32 @@ impl Config {
             dynamo,
         })
     }
+}
+
+/// The issuer's JWKS endpoint: `https`, or `http` to a loopback host only
+/// (a local issuer); anything else would let the network choose our keys.
+fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
+    const NAME: &str = "ACCESS_TOKEN_JWKS_URL";
+    let bad = |problem: &str| ConfigError::Malformed {
+        name: NAME,
+        problem: problem.to_owned(),
+    };
+    let uri: lambda_http::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    let host = uri.host().ok_or_else(|| bad("no host"))?;
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if is_loopback(host) => Ok(()),
+        Some("http") => Err(bad("must be https:// (http:// only to a loopback host)")),
+        _ => Err(bad("must be an https:// URL")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_millis(name: &'static str, v: &str) -> Result<u64, ConfigError> {
@@ -217,8 +277,8 @@ mod tests {
         ("AWS_REGION", "eu-west-3"),
         ("INTERVENTIONS_TABLE", "interventions"),
         ("NOTIFICATIONS_TABLE", "notifications"),
-        ("SESSION_TOKEN_SECRET", "s"),
-        ("ACCESS_TOKEN_SECRET", "a"),
+        ("SESSION_TOKEN_SECRET", "session-secret-of-32-bytes-or-more"),
+        ("ACCESS_TOKEN_SECRET", "access-secret-of-32-bytes-or-more!"),
     ];
 
     fn without(name: &str) -> Vec<(&'static str, &'static str)> {
@@ -247,20 +307,21 @@ mod tests {
 
     #[test]
     fn each_missing_variable_is_named() {
-        for name in [
-            "INTERVENTIONS_TABLE",
-            "NOTIFICATIONS_TABLE",
-            "SESSION_TOKEN_SECRET",
-        ] {
+        for name in ["INTERVENTIONS_TABLE", "NOTIFICATIONS_TABLE"] {
             let err = Config::from_lookup(env(&without(name))).err();
             assert_eq!(err, Some(ConfigError::Missing(name)));
         }
-        let err = Config::from_lookup(env(&without("ACCESS_TOKEN_SECRET"))).err();
+        let err = Config::from_lookup(env(&without("SESSION_TOKEN_SECRET"))).err();
         assert_eq!(
             err,
             Some(ConfigError::Missing(
-                "ACCESS_TOKEN_JWKS or ACCESS_TOKEN_SECRET"
+                "SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID"
             ))
+        );
+        let err = Config::from_lookup(env(&without("ACCESS_TOKEN_SECRET"))).err();
+        assert!(
+            matches!(err, Some(ConfigError::Missing(m)) if ACCESS_KEY_VARIABLES.iter().all(|v| m.contains(v))),
+            "{err:?}"
         );
     }
 
@@ -281,6 +342,14 @@ mod tests {
             ("DYNAMODB_TIMEOUT_MS", "soon"),
             ("DYNAMODB_TIMEOUT_MS", "0"),
             ("AWS_ENDPOINT_URL_DYNAMODB", "127.0.0.1:8000"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "localhost:8000"),
+            (
+                "ACCESS_TOKEN_JWKS_URL",
+                "http://issuer.example.com/.well-known/jwks.json",
+            ),
+            ("ACCESS_TOKEN_JWKS_URL", "http://10.0.0.1/jwks.json"),
+            ("ACCESS_TOKEN_JWKS_URL", "ftp://127.0.0.1/jwks.json"),
+            ("ACCESS_TOKEN_JWKS_URL", "not a url"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));
@@ -289,6 +358,75 @@ mod tests {
                 other => panic!("{name}={value}: {:?}", other.err()),
             }
         }
+    }
+
+    #[test]
+    fn short_secrets_are_refused_by_name() {
+        for name in ["SESSION_TOKEN_SECRET", "ACCESS_TOKEN_SECRET"] {
+            let mut pairs = without(name);
+            pairs.push((name, "31-bytes-is-one-byte-too-short!"));
+            match Config::from_lookup(env(&pairs)) {
+                Err(ConfigError::Malformed { name: n, problem }) => {
+                    assert_eq!(n, name);
+                    assert!(problem.contains("32 bytes"), "{problem}");
+                    assert!(
+                        !problem.contains("too-short"),
+                        "the value leaked: {problem}"
+                    );
+                }
+                other => panic!("{name}: {:?}", other.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn both_forms_of_one_secret_is_a_conflict_naming_both() {
+        for (value, id) in [
+            ("SESSION_TOKEN_SECRET", "SESSION_TOKEN_SECRET_ID"),
+            ("ACCESS_TOKEN_SECRET", "ACCESS_TOKEN_SECRET_ID"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((id, "prod/secret"));
+            let err = Config::from_lookup(env(&pairs)).err();
+            assert_eq!(err, Some(ConfigError::Conflict(value, id)));
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains(value) && text.contains(id), "{text}");
+        }
+    }
+
+    #[test]
+    fn secrets_manager_ids_and_a_jwks_url_are_read() -> Result<(), ConfigError> {
+        let mut pairs = without("SESSION_TOKEN_SECRET");
+        pairs.retain(|(k, _)| *k != "ACCESS_TOKEN_SECRET");
+        pairs.push(("SESSION_TOKEN_SECRET_ID", "prod/session"));
+        pairs.push(("ACCESS_TOKEN_JWKS_URL", "http://127.0.0.1:8001/jwks.json"));
+        pairs.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:8000"));
+        let c = Config::from_lookup(env(&pairs))?;
+        assert_eq!(
+            c.auth.session_secret,
+            SecretSource::SecretsManager("prod/session".into())
+        );
+        assert_eq!(c.auth.access_secret, None);
+        assert_eq!(
+            c.auth.access_jwks_url.as_deref(),
+            Some("http://127.0.0.1:8001/jwks.json")
+        );
+        assert_eq!(
+            c.aws.secrets_endpoint.as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(c.aws.dynamodb_endpoint, None);
+        for ok in [
+            "https://issuer.example.com/.well-known/jwks.json",
+            "http://localhost:9999/jwks",
+            "http://[::1]:9999/jwks",
+        ] {
+            let mut p = pairs.clone();
+            p.retain(|(k, _)| *k != "ACCESS_TOKEN_JWKS_URL");
+            p.push(("ACCESS_TOKEN_JWKS_URL", ok));
+            assert!(Config::from_lookup(env(&p)).is_ok(), "{ok}");
+        }
+        Ok(())
     }
 
     #[test]
@@ -305,6 +443,7 @@ mod tests {
         asked.sort();
         let mut declared: Vec<String> = REQUIRED_VARIABLES
             .iter()
+            .chain(SESSION_SECRET_VARIABLES)
             .chain(ACCESS_KEY_VARIABLES)
             .chain(OPTIONAL_VARIABLES)
             .chain(AWS_VARIABLES)

@@ -6,7 +6,7 @@ use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::auth::Verifier;
+use crate::auth::{AuthError, Verifier};
 use crate::config::AllowedOrigins;
 use crate::domain::{Intervention, Verdict, judge_refused_write, plan_decision};
 use crate::edge::lambda::ApiRequestId;
@@ -52,6 +52,8 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         Err(err) => {
             if let ApiError::Store(e) = err {
                 tracing::error!(request_id = %request_id, error = %e, "store call failed");
+            } else if let ApiError::Unauthorized(e @ AuthError::KeysUnavailable(_)) = err {
+                tracing::error!(request_id = %request_id, reason = %e, "token keys unavailable");
             } else if let ApiError::Unauthorized(e) = err {
                 tracing::info!(request_id = %request_id, reason = %e, "unauthenticated");
             }
@@ -82,10 +84,13 @@ async fn verify<S: InterventionStore>(
     if req.method() != Method::PATCH {
         return Err(ApiError::MethodNotAllowed);
     }
-    let caller = app.verifier.authenticate(
-        request::header(req, "authorization"),
-        request::header(req, "x-session-token"),
-    )?;
+    let caller = app
+        .verifier
+        .authenticate(
+            request::header(req, "authorization"),
+            request::header(req, "x-session-token"),
+        )
+        .await?;
     if !caller.may_verify() {
         return Err(ApiError::InsufficientScope);
     }

@@ -6,11 +6,13 @@
 //! wired by [`handler`] and `main`.
 
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod edge;
 pub mod error;
 pub mod handler;
+pub mod keys;
 pub mod store;
 pub mod telemetry;
 

@@ -3,11 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use intervention_verify::auth::Verifier;
-use intervention_verify::config::Config;
+use intervention_verify::auth::{AuthSettings, KeyClients, SecretSource, Verifier};
+use intervention_verify::aws;
+use intervention_verify::config::{AwsSettings, Config};
 use intervention_verify::edge::lambda::{ApiEvent, ApiResponse, into_request};
 use intervention_verify::handler::{App, handle};
-use intervention_verify::store::{self, DynamoStore, WarmUpError};
+use intervention_verify::keys::{Clock, WebClient};
+use intervention_verify::store::{DynamoStore, WarmUpError};
 use intervention_verify::telemetry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -17,19 +19,22 @@ async fn main() -> Result<(), Error> {
     let started_at = std::time::SystemTime::now();
     telemetry::init();
     let config = Config::from_env().map_err(|e| fatal(&e))?;
-    let verifier = Verifier::new(&config.auth).map_err(|e| fatal(&e))?;
-    let t_keys = t0.elapsed();
+    let t_config = t0.elapsed();
 
-    let sdk = store::sdk_config(&config.aws).map_err(|e| fatal(&format!("SSL_CERT_FILE: {e}")))?;
-    let t_sdk = t0.elapsed();
-    let client = store::client(&sdk, config.dynamo);
-    let t_client = t0.elapsed();
+    let sdk = aws::sdk_config(&config.aws).map_err(|e| fatal(&format!("SSL_CERT_FILE: {e}")))?;
+    let client = aws::dynamodb_client(&sdk, config.aws.dynamodb_endpoint.as_deref(), config.dynamo);
     let store = DynamoStore::new(
         client,
         config.interventions_table,
         config.notifications_table,
     );
-    let dynamodb_warm = match store.warm_up().await {
+    let clients = key_clients(&config.auth, &config.aws, &sdk)?;
+    let t_clients = t0.elapsed();
+    // The table warm-up, the secret reads and the JWKS fetch run at once:
+    // init grows by the slowest of them, not their sum.
+    let (verifier, warm) = tokio::join!(Verifier::start(&config.auth, &clients), store.warm_up());
+    let verifier = verifier.map_err(|e| fatal(&e))?;
+    let dynamodb_warm = match warm {
         Ok(()) => true,
         Err(e @ WarmUpError::NoSuchTable) => return Err(fatal(&e)),
         // Not fatal: the first request connects, and retries, by itself.
@@ -47,10 +52,9 @@ async fn main() -> Result<(), Error> {
     tracing::info!(
         main_started_epoch_us = epoch_us(started_at),
         ready_epoch_us = epoch_us(std::time::SystemTime::now()),
-        config_and_keys_ms = ms(t_keys),
-        sdk_config_ms = ms(t_sdk - t_keys),
-        client_ms = ms(t_client - t_sdk),
-        warmup_ms = ms(t0.elapsed() - t_client),
+        config_ms = ms(t_config),
+        clients_ms = ms(t_clients - t_config),
+        keys_and_warmup_ms = ms(t0.elapsed() - t_clients),
         dynamodb_warm,
         "init complete"
     );
@@ -70,6 +74,30 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+/// The clients for the key sources the settings name, and only those: no
+/// Secrets Manager client without a secret id, no web client without a URL.
+fn key_clients(
+    auth: &AuthSettings,
+    settings: &AwsSettings,
+    sdk: &aws_config::SdkConfig,
+) -> Result<KeyClients, Error> {
+    let managed = |s: Option<&SecretSource>| matches!(s, Some(SecretSource::SecretsManager(_)));
+    let secrets = (managed(Some(&auth.session_secret)) || managed(auth.access_secret.as_ref()))
+        .then(|| aws::secrets_client(sdk, settings.secrets_endpoint.as_deref()));
+    let web = match auth.access_jwks_url {
+        Some(_) => Some(
+            WebClient::new(settings.ssl_cert_file.as_deref())
+                .map_err(|e| fatal(&format!("SSL_CERT_FILE: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(KeyClients {
+        secrets,
+        web,
+        clock: Clock::system(),
+    })
 }
 
 /// Logs why start-up stopped, naming the setting, and turns it into the

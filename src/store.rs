@@ -81,86 +81,11 @@ pub struct DynamoStore {
     notifications_table: String,
 }
 
-/// Root certificates DynamoDB's endpoints chain to (Amazon Trust Services).
-const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
-
-/// The HTTPS client for the SDK: rustls on aws-lc, trusting the Amazon roots
-/// plus `SSL_CERT_FILE` when set (a local TLS engine, a corporate proxy).
-/// Loading the platform store instead parses ~150 certificates at start-up,
-/// about 10 ms of every cold start.
-pub fn https_client(
-    ssl_cert_file: Option<&std::path::Path>,
-) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, std::io::Error> {
-    use aws_smithy_http_client::tls::{
-        Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
-    };
-    let mut trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
-    if let Some(path) = ssl_cert_file {
-        trust = trust.with_pem_certificate(std::fs::read(path)?);
-    }
-    let tls = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .map_err(std::io::Error::other)?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(tls)
-        .build_https())
-}
-
-/// The SDK configuration from the function's settings, built directly rather
-/// than through `aws_config::load`: on Lambda the region and credentials are
-/// always in the environment, and the full default chain (profile files, SSO,
-/// STS web identity, IMDS, ECS) cost 0.35 ms of every cold start and 240 KB
-/// of binary for sources Lambda never uses (docs/PERFORMANCE.md).
-pub fn sdk_config(
-    aws: &crate::config::AwsSettings,
-) -> Result<aws_config::SdkConfig, std::io::Error> {
-    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Region, SharedCredentialsProvider};
-    let mut builder = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(aws.region.clone()))
-        .credentials_provider(SharedCredentialsProvider::new(
-            EnvironmentVariableCredentialsProvider::new(),
-        ))
-        .http_client(https_client(aws.ssl_cert_file.as_deref())?);
-    if let Some(url) = &aws.endpoint_url {
-        builder = builder.endpoint_url(url);
-    }
-    Ok(builder.build())
-}
-
-/// The SDK client with the function's time limits and retry policy: SDK
-/// standard retries (throttling included), bounded so the operation timeout,
-/// shorter than the function's, always fires first.
-pub fn client(sdk: &aws_config::SdkConfig, t: crate::config::DynamoTimeouts) -> Client {
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(t.connect)
-                .operation_attempt_timeout(t.attempt)
-                .operation_timeout(t.operation)
-                .build(),
-        )
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(t.max_attempts)
-                .with_initial_backoff(t.initial_backoff)
-                .with_max_backoff(t.initial_backoff * 8),
-        )
-        .retry_classifier(RetryTransactionConflicts)
-        .build();
-    Client::from_conf(config)
-}
-
 /// The standard policy retries throttling and transient errors but not
 /// `TransactionConflictException` (a transaction holds the item): it clears as
 /// fast as throttling does, so it gets the same treatment.
 #[derive(Debug)]
-struct RetryTransactionConflicts;
+pub struct RetryTransactionConflicts;
 
 impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflicts {
     fn classify_retry(

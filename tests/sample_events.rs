@@ -7,6 +7,7 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::engine::{get, put};
 use common::{harness_custom, test_auth};
+use intervention_verify::auth::SecretSource;
 use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::edge::lambda::{ApiEvent, ApiResponse, into_request};
 use intervention_verify::handler::handle;
@@ -28,8 +29,8 @@ fn read(path: &str) -> Value {
 #[tokio::test]
 async fn each_sample_event_gets_its_documented_answer() {
     let mut auth = test_auth();
-    auth.access_secret = Some(local_env("ACCESS_TOKEN_SECRET"));
-    auth.session_secret = local_env("SESSION_TOKEN_SECRET");
+    auth.access_secret = Some(SecretSource::Value(local_env("ACCESS_TOKEN_SECRET")));
+    auth.session_secret = SecretSource::Value(local_env("SESSION_TOKEN_SECRET"));
     let h = harness_custom(DynamoTimeouts::default(), auth).await;
     let seed = read("dev/seed.json");
     for item in seed["interventions"].as_array().into_iter().flatten() {

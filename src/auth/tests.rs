@@ -10,8 +10,9 @@ use serde_json::json;
 fn settings() -> AuthSettings {
     AuthSettings {
         access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
-        session_secret: tokens::SESSION_SECRET.to_owned(),
+        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
+        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
+        access_jwks_url: None,
         issuer: None,
         audience: None,
     }
@@ -21,9 +22,18 @@ fn verifier(s: &AuthSettings) -> Verifier {
     Verifier::new(s).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Static keys never wait, so one poll finishes the check.
+fn ready<T>(f: impl Future<Output = T>) -> T {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(f).poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the verifier waited on something"),
+    }
+}
+
 fn auth(v: &Verifier, access: &str, session: &str) -> Result<Caller, AuthError> {
     let bearer = format!("Bearer {access}");
-    v.authenticate(Some(bearer.as_bytes()), Some(session.as_bytes()))
+    ready(v.authenticate(Some(bearer.as_bytes()), Some(session.as_bytes())))
 }
 
 fn invalid_access(reason: &'static str) -> Result<Caller, AuthError> {
@@ -83,8 +93,7 @@ fn bearer_scheme_is_case_insensitive_and_required() {
     for scheme in ["Bearer", "bearer", "BEARER", "  Bearer "] {
         let h = format!("{scheme} {token}");
         assert!(
-            v.authenticate(Some(h.as_bytes()), Some(session.as_bytes()))
-                .is_ok(),
+            ready(v.authenticate(Some(h.as_bytes()), Some(session.as_bytes()))).is_ok(),
             "{scheme}"
         );
     }
@@ -96,22 +105,22 @@ fn bearer_scheme_is_case_insensitive_and_required() {
         String::new(),
     ] {
         assert_eq!(
-            v.authenticate(Some(h.as_bytes()), Some(session.as_bytes())),
+            ready(v.authenticate(Some(h.as_bytes()), Some(session.as_bytes()))),
             Err(AuthError::Missing(TokenKind::Access)),
             "{h:?}"
         );
     }
     assert_eq!(
-        v.authenticate(None, Some(session.as_bytes())),
+        ready(v.authenticate(None, Some(session.as_bytes()))),
         Err(AuthError::Missing(TokenKind::Access))
     );
     let h = format!("Bearer {token}");
     assert_eq!(
-        v.authenticate(Some(h.as_bytes()), None),
+        ready(v.authenticate(Some(h.as_bytes()), None)),
         Err(AuthError::Missing(TokenKind::Session))
     );
     assert_eq!(
-        v.authenticate(Some(h.as_bytes()), Some(b"  ")),
+        ready(v.authenticate(Some(h.as_bytes()), Some(b"  "))),
         Err(AuthError::Missing(TokenKind::Session))
     );
 }
@@ -355,7 +364,7 @@ fn jwks_configuration_errors_name_the_variable() {
         Some(r#"{"keys":[{"kty":"RSA","kid":"r","alg":"RS512","n":"AQAB","e":"AQAB"}]}"#.into());
     assert!(Verifier::new(&s).is_err());
     let mut s = settings();
-    s.session_secret = String::new();
+    s.session_secret = SecretSource::Value(String::new());
     assert_eq!(
         Verifier::new(&s).err().map(|e| e.name),
         Some("SESSION_TOKEN_SECRET")

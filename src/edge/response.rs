@@ -26,6 +26,7 @@ pub fn code(err: &ApiError) -> &'static str {
             ..
         }) => "invalid_session_token",
         ApiError::Unauthorized(AuthError::UserMismatch) => "session_user_mismatch",
+        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => "service_unavailable",
         ApiError::InsufficientScope => "insufficient_scope",
         ApiError::UnsupportedMediaType => "unsupported_media_type",
         ApiError::PayloadTooLarge => "payload_too_large",
@@ -39,6 +40,7 @@ pub fn code(err: &ApiError) -> &'static str {
 pub fn status(err: &ApiError) -> StatusCode {
     match err {
         ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         ApiError::InsufficientScope => StatusCode::FORBIDDEN,
         ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -65,6 +67,9 @@ fn detail(err: &ApiError) -> String {
         }
         ApiError::Unauthorized(AuthError::UserMismatch) => {
             "The session token does not belong to the access token's user.".into()
+        }
+        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => {
+            "The service is temporarily unavailable; retry shortly.".into()
         }
         ApiError::InsufficientScope => {
             "The access token lacks the interventions:verify scope.".into()
@@ -133,6 +138,16 @@ pub fn problem(err: &ApiError, request_id: &str) -> Response<Body> {
         ApiError::Unauthorized(AuthError::Missing(_)) => {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // Keys never obtained are fetched again at most every 5 s.
+        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        ApiError::Store(crate::store::StoreError::Unavailable(_)) => {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         ApiError::Unauthorized(_) => {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -145,12 +160,6 @@ pub fn problem(err: &ApiError, request_id: &str) -> Response<Body> {
                 HeaderValue::from_static(
                     "Bearer error=\"insufficient_scope\", scope=\"interventions:verify\"",
                 ),
-            );
-        }
-        ApiError::Store(crate::store::StoreError::Unavailable(_)) => {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
             );
         }
         _ => {}

@@ -15,7 +15,7 @@ use lambda_http::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::auth::AuthSettings;
+use crate::auth::{AuthSettings, SecretSource};
 use crate::domain::{DecisionWrite, Intervention};
 use crate::store::{NotificationOutcome, StoreError, WriteOutcome};
 
@@ -69,8 +69,9 @@ const AUDIENCE: &str = "interventions-api";
 fn app_with(store: RecordingStore, issuer_audience: bool) -> App<RecordingStore> {
     let settings = AuthSettings {
         access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
-        session_secret: tokens::SESSION_SECRET.to_owned(),
+        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
+        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
+        access_jwks_url: None,
         issuer: issuer_audience.then(|| ISSUER.to_owned()),
         audience: issuer_audience.then(|| AUDIENCE.to_owned()),
     };

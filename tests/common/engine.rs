@@ -142,7 +142,7 @@ pub fn client(endpoint: &str, timeouts: DynamoTimeouts) -> Client {
             Credentials::new("test", "test", None, None, "tests"),
         ))
         .build();
-    intervention_verify::store::client(&sdk, timeouts)
+    intervention_verify::aws::dynamodb_client(&sdk, None, timeouts)
 }
 
 /// Fresh tables with unique names, so tests run in parallel on one engine.

@@ -7,7 +7,7 @@ pub mod tokens;
 
 use std::collections::HashMap;
 
-use intervention_verify::auth::{AuthSettings, Verifier};
+use intervention_verify::auth::{AuthSettings, SecretSource, Verifier};
 use intervention_verify::config::{AllowedOrigins, DynamoTimeouts};
 use intervention_verify::handler::{App, handle};
 use intervention_verify::store::DynamoStore;
@@ -39,8 +39,9 @@ pub async fn harness() -> Harness {
 pub fn test_auth() -> AuthSettings {
     AuthSettings {
         access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(tokens::ACCESS_SECRET.to_owned()),
-        session_secret: tokens::SESSION_SECRET.to_owned(),
+        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
+        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
+        access_jwks_url: None,
         issuer: None,
         audience: None,
     }

@@ -1,0 +1,550 @@
+//! Keys that live outside the function and change without a redeploy: secret
+//! versions in Secrets Manager and the issuer's JWKS. This module fetches
+//! them and decides *when* to fetch again; `auth` decides what a key is for.
+//! The rules are in docs/CONTRACT.md, "Keys and secrets rotate".
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// Known secret versions are re-read on the first request after this.
+pub const SECRET_TTL: Duration = Duration::from_secs(5 * 60);
+/// A key miss (unknown `kid`, or a signature no known version verifies)
+/// triggers at most one fetch per this interval.
+pub const MISS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// Keys never obtained (source down since start-up): one retry per this.
+pub const UNOBTAINED_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// After a failed scheduled refresh, the next one waits this long, so an
+/// outage costs one slow request per interval, not every request.
+pub const FAILED_REFRESH_RETRY: Duration = Duration::from_secs(30);
+/// The last good keys serve at most this long while refreshes fail.
+pub const MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// JWKS fetch limits.
+pub const JWKS_TIMEOUT: Duration = Duration::from_secs(2);
+pub const JWKS_MAX_BYTES: usize = 64 * 1024;
+/// `Cache-Control: max-age` of a JWKS is clamped to this range.
+pub const JWKS_MIN_TTL: Duration = Duration::from_secs(60);
+pub const JWKS_MAX_TTL: Duration = Duration::from_secs(60 * 60);
+pub const JWKS_DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Monotonic time that tests can move forward; production reads the system
+/// clock with no offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: Option<Arc<AtomicU64>>,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that [`Clock::advance`] moves (tests).
+    pub fn manual() -> Self {
+        Self {
+            offset_ms: Some(Arc::new(AtomicU64::new(0))),
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        let offset = self
+            .offset_ms
+            .as_ref()
+            .map_or(0, |o| o.load(Ordering::Relaxed));
+        Instant::now() + Duration::from_millis(offset)
+    }
+
+    pub fn advance(&self, by: Duration) {
+        if let Some(o) = &self.offset_ms {
+            o.fetch_add(by.as_millis() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A fetched value and how long it stays fresh.
+pub struct Fetched<T> {
+    pub value: T,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The setting is wrong (no such secret, access denied): at start-up
+    /// this stops the function.
+    #[error("{0}")]
+    Config(String),
+    /// The source could not be reached or answered nonsense: try later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+struct State<T> {
+    value: Option<Arc<T>>,
+    obtained_at: Instant,
+    refresh_at: Instant,
+    last_miss_fetch: Option<Instant>,
+    last_retry: Option<Instant>,
+}
+
+/// The last good value of a remote key source and the schedule of its
+/// fetches. The lock is never held across a fetch: a fetch is claimed
+/// (its time recorded) first, so concurrent misses cause one fetch.
+pub struct Cached<T> {
+    /// The setting it comes from, for log lines.
+    pub name: &'static str,
+    clock: Clock,
+    state: Mutex<State<T>>,
+}
+
+impl<T> Cached<T> {
+    /// Empty, or holding what the start-up fetch returned.
+    pub fn new(name: &'static str, clock: Clock, first: Option<Fetched<T>>) -> Self {
+        let now = clock.now();
+        let (value, refresh_at) = match first {
+            Some(f) => (Some(Arc::new(f.value)), now + f.ttl),
+            None => (None, now),
+        };
+        Self {
+            name,
+            clock,
+            state: Mutex::new(State {
+                value,
+                obtained_at: now,
+                refresh_at,
+                last_miss_fetch: None,
+                last_retry: Some(now),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn usable(&self, now: Instant) -> Option<Arc<T>> {
+        let s = self.lock();
+        s.value
+            .clone()
+            .filter(|_| now.saturating_duration_since(s.obtained_at) <= MAX_STALE)
+    }
+
+    /// The value for a request. Refreshes first when it is due; when no
+    /// usable value exists (never obtained, or older than [`MAX_STALE`]),
+    /// retries at most once per [`UNOBTAINED_RETRY_INTERVAL`]. `None`: the
+    /// keys are not available (the caller answers 503, not 401).
+    pub async fn get<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched<T>, FetchError>>,
+    {
+        let now = self.clock.now();
+        let due = {
+            let mut s = self.lock();
+            let due = s.value.is_some() && now >= s.refresh_at;
+            if due {
+                s.refresh_at = now + FAILED_REFRESH_RETRY;
+            }
+            due
+        };
+        if due {
+            self.fetch_into(fetch).await;
+            return self.usable(self.clock.now());
+        }
+        if let Some(v) = self.usable(now) {
+            return Some(v);
+        }
+        let retry = {
+            let mut s = self.lock();
+            let allowed = s
+                .last_retry
+                .is_none_or(|t| now.saturating_duration_since(t) >= UNOBTAINED_RETRY_INTERVAL);
+            if allowed {
+                s.last_retry = Some(now);
+            }
+            allowed
+        };
+        if retry {
+            self.fetch_into(fetch).await;
+        }
+        self.usable(self.clock.now())
+    }
+
+    /// After a key miss: fetches again unless one such fetch happened in the
+    /// last [`MISS_REFETCH_INTERVAL`]. The new value when one was fetched.
+    pub async fn refetch_after_miss<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched<T>, FetchError>>,
+    {
+        let now = self.clock.now();
+        {
+            let mut s = self.lock();
+            if s.last_miss_fetch
+                .is_some_and(|t| now.saturating_duration_since(t) < MISS_REFETCH_INTERVAL)
+            {
+                return None;
+            }
+            s.last_miss_fetch = Some(now);
+        }
+        if self.fetch_into(fetch).await {
+            self.usable(self.clock.now())
+        } else {
+            None
+        }
+    }
+
+    async fn fetch_into<F, Fut>(&self, fetch: F) -> bool
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched<T>, FetchError>>,
+    {
+        match fetch().await {
+            Ok(f) => {
+                let now = self.clock.now();
+                let mut s = self.lock();
+                s.value = Some(Arc::new(f.value));
+                s.obtained_at = now;
+                s.refresh_at = now + f.ttl;
+                true
+            }
+            Err(e) => {
+                // The error names the source and the failure, never a value.
+                tracing::warn!(source = self.name, error = %e, "key refresh failed; keeping the last good keys");
+                false
+            }
+        }
+    }
+}
+
+/// One secret's usable versions, `AWSCURRENT` first, then `AWSPREVIOUS`
+/// when it exists. Every version must be at least `min_bytes` long: a short
+/// current version is a configuration error, a short previous one is skipped.
+pub async fn read_secret_versions(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+    min_bytes: usize,
+) -> Result<Vec<Vec<u8>>, FetchError> {
+    let read = |stage: &'static str| async move {
+        client
+            .get_secret_value()
+            .secret_id(id)
+            .version_stage(stage)
+            .send()
+            .await
+    };
+    let (current, previous) = tokio::join!(read("AWSCURRENT"), read("AWSPREVIOUS"));
+    let current = current.map_err(|e| classify_secret_error(&e))?;
+    let current = secret_bytes(current)
+        .ok_or_else(|| FetchError::Config("the secret has no value".into()))?;
+    if current.len() < min_bytes {
+        return Err(FetchError::Config(format!(
+            "its AWSCURRENT value is shorter than {min_bytes} bytes"
+        )));
+    }
+    let mut versions = vec![current];
+    match previous {
+        Ok(out) => match secret_bytes(out) {
+            Some(v) if v.len() >= min_bytes => versions.push(v),
+            _ => tracing::warn!("the AWSPREVIOUS secret version is unusable (too short); ignored"),
+        },
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(classify_secret_error(&e)),
+    }
+    Ok(versions)
+}
+
+type SecretResult = aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+type SecretError = aws_sdk_secretsmanager::error::SdkError<
+    aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
+    aws_sdk_secretsmanager::config::http::HttpResponse,
+>;
+
+fn secret_bytes(out: SecretResult) -> Option<Vec<u8>> {
+    match (out.secret_string, out.secret_binary) {
+        (Some(s), _) => Some(s.into_bytes()),
+        (None, Some(b)) => Some(b.into_inner()),
+        (None, None) => None,
+    }
+}
+
+fn is_not_found(e: &SecretError) -> bool {
+    e.as_service_error()
+        .is_some_and(|s| s.is_resource_not_found_exception())
+}
+
+/// A wrong id, a denied read or a key the function may not decrypt with is
+/// the operator's to fix; anything else (network, throttling, 5xx) passes.
+fn classify_secret_error(e: &SecretError) -> FetchError {
+    use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+    const CONFIG: [&str; 6] = [
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "AccessDenied",
+        "DecryptionFailure",
+        "InvalidRequestException",
+        "InvalidParameterException",
+    ];
+    let code = e.as_service_error().and_then(|s| s.code());
+    match code {
+        Some(c) if CONFIG.contains(&c) => FetchError::Config(format!("Secrets Manager: {c}")),
+        Some(c) => FetchError::Unavailable(format!("Secrets Manager: {c}")),
+        None => FetchError::Unavailable(format!(
+            "Secrets Manager unreachable: {}",
+            DisplayErrorContext(e)
+        )),
+    }
+}
+
+/// HTTPS for the issuer's JWKS: hyper and rustls (aws-lc), the crates the
+/// SDK's client is made of, trusting the public web PKI roots compiled into
+/// the binary plus `SSL_CERT_FILE`; the system store is never read.
+#[derive(Clone)]
+pub struct WebClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl WebClient {
+    pub fn new(ssl_cert_file: Option<&Path>) -> Result<Self, std::io::Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        if let Some(path) = ssl_cert_file {
+            for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
+                roots
+                    .add(cert.map_err(std::io::Error::other)?)
+                    .map_err(std::io::Error::other)?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    /// GET `uri`: the body (at most `max_bytes`) and how long it may be
+    /// cached, all within `timeout`.
+    pub async fn get(
+        &self,
+        uri: &hyper::Uri,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<(Bytes, Duration), FetchError> {
+        let unavailable = |what: String| FetchError::Unavailable(what);
+        let work = async {
+            let resp = self
+                .client
+                .get(uri.clone())
+                .await
+                .map_err(|e| unavailable(format!("JWKS endpoint unreachable: {e}")))?;
+            if resp.status() != hyper::StatusCode::OK {
+                return Err(unavailable(format!(
+                    "JWKS endpoint answered {}",
+                    resp.status()
+                )));
+            }
+            let ttl = resp
+                .headers()
+                .get(hyper::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .map_or(JWKS_DEFAULT_TTL, jwks_ttl);
+            let body = Limited::new(resp.into_body(), max_bytes)
+                .collect()
+                .await
+                .map_err(|e| {
+                    unavailable(format!(
+                        "JWKS body unreadable or over {max_bytes} bytes: {e}"
+                    ))
+                })?
+                .to_bytes();
+            Ok((body, ttl))
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| unavailable(format!("JWKS endpoint timed out after {timeout:?}")))?
+    }
+}
+
+/// How long a JWKS may be cached, from its `Cache-Control` header:
+/// `max-age` clamped to [`JWKS_MIN_TTL`]..[`JWKS_MAX_TTL`], else the default.
+pub fn jwks_ttl(cache_control: &str) -> Duration {
+    let max_age = cache_control.split(',').find_map(|d| {
+        let (name, value) = d.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| value.trim().trim_matches('"').parse::<u64>().ok())?
+    });
+    max_age.map_or(JWKS_DEFAULT_TTL, |s| {
+        Duration::from_secs(s).clamp(JWKS_MIN_TTL, JWKS_MAX_TTL)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn max_age_is_read_and_clamped() {
+        assert_eq!(jwks_ttl("public, max-age=300"), Duration::from_secs(300));
+        assert_eq!(jwks_ttl("MAX-AGE=5"), JWKS_MIN_TTL);
+        assert_eq!(jwks_ttl("max-age=86400, must-revalidate"), JWKS_MAX_TTL);
+        assert_eq!(jwks_ttl("no-cache"), JWKS_DEFAULT_TTL);
+        assert_eq!(jwks_ttl("max-age=soon"), JWKS_DEFAULT_TTL);
+        assert_eq!(jwks_ttl("s-maxage=100"), JWKS_DEFAULT_TTL);
+    }
+
+    fn block<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .block_on(f)
+    }
+
+    /// A source that counts its fetches and answers `value` or fails.
+    struct Source {
+        calls: AtomicUsize,
+        value: Mutex<Result<u32, FetchError>>,
+    }
+
+    impl Source {
+        fn new(value: Result<u32, FetchError>) -> Self {
+            Self {
+                calls: AtomicUsize::new(0),
+                value: Mutex::new(value),
+            }
+        }
+        fn set(&self, v: Result<u32, FetchError>) {
+            *self.value.lock().unwrap_or_else(|e| e.into_inner()) = v;
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+        async fn fetch(&self) -> Result<Fetched<u32>, FetchError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            v.map(|value| Fetched {
+                value,
+                ttl: SECRET_TTL,
+            })
+        }
+    }
+
+    fn down() -> Result<u32, FetchError> {
+        Err(FetchError::Unavailable("down".into()))
+    }
+
+    #[test]
+    fn a_fresh_value_is_served_without_fetching() {
+        let clock = Clock::manual();
+        let src = Source::new(Ok(2));
+        let c = Cached::new(
+            "T",
+            clock.clone(),
+            Some(Fetched {
+                value: 1,
+                ttl: SECRET_TTL,
+            }),
+        );
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        clock.advance(SECRET_TTL - Duration::from_secs(1));
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(src.calls(), 0);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&2));
+        assert_eq!(src.calls(), 1);
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_last_value_for_at_most_a_day() {
+        let clock = Clock::manual();
+        let src = Source::new(down());
+        let c = Cached::new(
+            "T",
+            clock.clone(),
+            Some(Fetched {
+                value: 1,
+                ttl: SECRET_TTL,
+            }),
+        );
+        clock.advance(SECRET_TTL);
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(src.calls(), 1);
+        // The next scheduled attempt waits, so an outage slows one request
+        // per interval, not all of them.
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(src.calls(), 1);
+        clock.advance(FAILED_REFRESH_RETRY);
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(src.calls(), 2);
+        clock.advance(MAX_STALE);
+        assert_eq!(block(c.get(|| src.fetch())), None);
+    }
+
+    #[test]
+    fn never_obtained_keys_are_retried_at_most_every_five_seconds() {
+        let clock = Clock::manual();
+        let src = Source::new(down());
+        let c: Cached<u32> = Cached::new("T", clock.clone(), None);
+        // The start-up attempt counts as the first try.
+        assert_eq!(block(c.get(|| src.fetch())), None);
+        assert_eq!(src.calls(), 0);
+        clock.advance(UNOBTAINED_RETRY_INTERVAL);
+        assert_eq!(block(c.get(|| src.fetch())), None);
+        assert_eq!(block(c.get(|| src.fetch())), None);
+        assert_eq!(src.calls(), 1);
+        src.set(Ok(7));
+        clock.advance(UNOBTAINED_RETRY_INTERVAL);
+        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&7));
+        assert_eq!(src.calls(), 2);
+    }
+
+    #[test]
+    fn misses_refetch_at_once_then_at_most_every_thirty_seconds() {
+        let clock = Clock::manual();
+        let src = Source::new(Ok(2));
+        let c = Cached::new(
+            "T",
+            clock.clone(),
+            Some(Fetched {
+                value: 1,
+                ttl: SECRET_TTL,
+            }),
+        );
+        assert_eq!(
+            block(c.refetch_after_miss(|| src.fetch())).as_deref(),
+            Some(&2)
+        );
+        for _ in 0..10 {
+            assert_eq!(block(c.refetch_after_miss(|| src.fetch())), None);
+        }
+        assert_eq!(src.calls(), 1);
+        clock.advance(MISS_REFETCH_INTERVAL);
+        assert_eq!(
+            block(c.refetch_after_miss(|| src.fetch())).as_deref(),
+            Some(&2)
+        );
+        assert_eq!(src.calls(), 2);
+    }
+}
