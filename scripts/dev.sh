@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make dev`: the local engine on 127.0.0.1:8000 with seeded tables, curl
-# commands with fresh tokens, and `cargo lambda watch` on 127.0.0.1:9000.
+# `make dev`: the local engine on 127.0.0.1:8000 with seeded tables and the
+# session secret in its Secrets Manager, the dev issuer's JWKS on loopback,
+# curl commands with fresh tokens, and `cargo lambda watch` on 127.0.0.1:9000.
 # Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,15 +11,11 @@ ENGINE_PORT=${ENGINE_PORT:-8000}
 FUNCTION_PORT=${FUNCTION_PORT:-9000}
 export PATH="$PWD/$VENV/bin:$PATH"
 
-# Local-only configuration (dev/local.env) plus the test JWKS.
-set -a
-source dev/local.env
-set +a
-export ACCESS_TOKEN_JWKS="$(cat tests/fixtures/keys/jwks.json)"
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${ENGINE_PORT}"
 export RUST_LOG=${RUST_LOG:-info}
+export ENGINE_PORT TOKEN_TTL=43200
 
 pids=()
+work=$(mktemp -d)
 cleanup() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -27,19 +24,10 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-engine_log=$(mktemp)
-python scripts/local_dynamodb.py --port "$ENGINE_PORT" --parent-pid $$ >"$engine_log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  grep -q READY "$engine_log" && break
-  kill -0 "${pids[0]}" 2>/dev/null || { cat "$engine_log"; echo "the engine did not start (is port $ENGINE_PORT taken?)"; exit 1; }
-  sleep 0.1
-done
-echo "local DynamoDB engine on $AWS_ENDPOINT_URL_DYNAMODB"
-python scripts/dev_tables.py "$AWS_ENDPOINT_URL_DYNAMODB" dev/seed.json "$INTERVENTIONS_TABLE" "$NOTIFICATIONS_TABLE"
-
-cargo build --quiet --bin dev-tokens
-eval "$("${CARGO_TARGET_DIR:-target}/debug/dev-tokens" --user 42 --orgs 1 --ttl 43200)"
+source scripts/local_stack.sh
+local_stack_start
+echo "local DynamoDB + Secrets Manager on $AWS_ENDPOINT_URL_DYNAMODB (secret $SESSION_TOKEN_SECRET_ID)"
+echo "local issuer JWKS on $ACCESS_TOKEN_JWKS_URL"
 base="http://127.0.0.1:${FUNCTION_PORT}/interventions/v2/rs"
 curl_for() { # id decision comment [notificationId]
   local body="{\"decisionComment\": \"$3\", \"decision\": $2${4:+, \"notificationId\": \"$4\"}}"
@@ -63,6 +51,8 @@ $(curl_for 9 1 "")
 Starting the function on http://127.0.0.1:${FUNCTION_PORT} (cargo lambda watch; first build takes minutes)...
 MSG
 
-cargo lambda watch -A 127.0.0.1 -P "$FUNCTION_PORT" &
+# --disable-cors: cargo lambda's own CORS layer would answer preflights
+# itself and hide the function's CORS handling.
+cargo lambda watch --disable-cors -A 127.0.0.1 -P "$FUNCTION_PORT" &
 pids+=($!)
-wait "${pids[1]}"
+wait "${pids[-1]}"

@@ -10,12 +10,14 @@
   POST /_local/faults {"code": "...", "count": n, "status": 400, "delay_ms": d}
   answers the next n DynamoDB requests with that error (or delays every request
   by d ms); GET /_local/stats counts requests by operation; POST
-  /_local/stats/reset zeroes it.
+  /_local/stats/reset zeroes it. Secrets Manager reads are also counted per
+  secret id ("GetSecretValue <id>").
 
 Prints `READY <port>` once listening. With --parent-pid it exits when that
 process is gone, so a test run never leaves an engine behind.
 """
 import argparse
+import io
 import json
 import os
 import sys
@@ -77,8 +79,19 @@ class LocalEngine:
             return self._control(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.rsplit(".", 1)[-1] if target else "other"
+        keys = [operation]
+        if operation == "GetSecretValue":
+            # Counted per secret too, so a test sees its own reads only.
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size)
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                keys.append(f"GetSecretValue {json.loads(body).get('SecretId')}")
+            except ValueError:
+                pass
         with self.state_lock:
-            self.stats[operation] = self.stats.get(operation, 0) + 1
+            for key in keys:
+                self.stats[key] = self.stats.get(key, 0) + 1
             delay = self.faults["delay_ms"]
             fault = None
             if self.faults["count"] > 0 and self.faults["code"]:

@@ -8,10 +8,6 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 MAX_EXAMPLES=${MAX_EXAMPLES:-150}
 
-set -a
-source dev/local.env
-set +a
-export ACCESS_TOKEN_JWKS="$(cat tests/fixtures/keys/jwks.json)"
 export RUST_LOG=warn
 
 work=$(mktemp -d)
@@ -23,20 +19,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python scripts/local_dynamodb.py --port 0 --parent-pid $$ >"$work/engine.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q READY "$work/engine.log" && break; sleep 0.1; done
-engine_port=$(awk '/READY/{print $2}' "$work/engine.log")
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${engine_port}"
-python scripts/dev_tables.py "$AWS_ENDPOINT_URL_DYNAMODB" dev/seed.json "$INTERVENTIONS_TABLE" "$NOTIFICATIONS_TABLE"
-
-cargo build --quiet --bin bootstrap --bin dev-tokens
-eval "$("${CARGO_TARGET_DIR:-target}/debug/dev-tokens" --user 42 --orgs 1 --ttl 3600)"
+source scripts/local_stack.sh
+local_stack_start
+cargo build --quiet --bin bootstrap
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Nothing may write into the repository while the watcher runs: a file
 # change restarts the function and drops the request in flight.
 export PYTHONDONTWRITEBYTECODE=1
-cargo lambda watch -A 127.0.0.1 -P "$port" >"$work/watch.log" 2>&1 &
+cargo lambda watch --disable-cors -A 127.0.0.1 -P "$port" >"$work/watch.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do
   curl -s -o /dev/null "http://127.0.0.1:${port}/" && break

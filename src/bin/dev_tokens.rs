@@ -3,7 +3,10 @@
 //! deployed function trusts only tokens its real identity provider signs.
 //!
 //! Usage: dev-tokens [--user ID] [--orgs 1,2] [--scope "…"] [--ttl SECONDS]
-//! Reads ACCESS_TOKEN_SECRET and SESSION_TOKEN_SECRET; prints shell
+//!                   [--rsa-key DER_FILE --kid KID]
+//! Signs the session token with SESSION_TOKEN_SECRET. The access token is
+//! RS256 with `--rsa-key` under `--kid` (as an issuer publishing a JWKS
+//! signs; `make dev`), else HS256 with ACCESS_TOKEN_SECRET. Prints shell
 //! assignments ACCESS_TOKEN=… and SESSION_TOKEN=….
 
 use std::process::ExitCode;
@@ -17,6 +20,8 @@ struct Args {
     orgs: Vec<i64>,
     scope: String,
     ttl: i64,
+    rsa_key: Option<String>,
+    kid: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -25,6 +30,8 @@ fn parse_args() -> Result<Args, String> {
         orgs: vec![1],
         scope: "interventions:verify".into(),
         ttl: 3600,
+        rsa_key: None,
+        kid: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +48,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--scope" => args.scope = value,
             "--ttl" => args.ttl = value.parse().map_err(bad)?,
+            "--rsa-key" => args.rsa_key = Some(value),
+            "--kid" => args.kid = Some(value),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -83,10 +92,20 @@ fn run() -> Result<(), String> {
         "exp": now + args.ttl,
     });
     let sign = |claims, key: &EncodingKey| encode(&header, claims, key).map_err(|e| e.to_string());
-    println!(
-        "ACCESS_TOKEN={}",
-        sign(&claims, &secret("ACCESS_TOKEN_SECRET")?)?
-    );
+    let access = match (&args.rsa_key, &args.kid) {
+        (Some(path), Some(kid)) => {
+            // PKCS#1 DER: PEM parsing would add a feature to the function's
+            // own dependency for the sake of a dev tool.
+            let der = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            let key = EncodingKey::from_rsa_der(&der);
+            let mut rs256 = Header::new(Algorithm::RS256);
+            rs256.kid = Some(kid.clone());
+            encode(&rs256, &claims, &key).map_err(|e| e.to_string())?
+        }
+        (None, None) => sign(&claims, &secret("ACCESS_TOKEN_SECRET")?)?,
+        _ => return Err("--rsa-key and --kid go together".into()),
+    };
+    println!("ACCESS_TOKEN={access}");
     println!(
         "SESSION_TOKEN={}",
         sign(&session, &secret("SESSION_TOKEN_SECRET")?)?

@@ -132,17 +132,25 @@ impl Engine {
     }
 }
 
-/// An SDK client for the engine, with the function's own timeouts and retries.
-pub fn client(endpoint: &str, timeouts: DynamoTimeouts) -> Client {
-    let sdk = aws_config::SdkConfig::builder()
+fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-3"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             Credentials::new("test", "test", None, None, "tests"),
         ))
-        .build();
-    intervention_verify::aws::dynamodb_client(&sdk, None, timeouts)
+        .build()
+}
+
+/// An SDK client for the engine, with the function's own timeouts and retries.
+pub fn client(endpoint: &str, timeouts: DynamoTimeouts) -> Client {
+    intervention_verify::aws::dynamodb_client(&sdk(endpoint), None, timeouts)
+}
+
+/// The function's own Secrets Manager client, pointed at `endpoint`.
+pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    intervention_verify::aws::secrets_client(&sdk(endpoint), None)
 }
 
 /// Fresh tables with unique names, so tests run in parallel on one engine.

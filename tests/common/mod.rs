@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod issuer;
 pub mod lambda;
+pub mod proxy;
 pub mod tokens;
 
 use std::collections::HashMap;
@@ -52,10 +54,19 @@ pub async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
 }
 
 pub async fn harness_custom(timeouts: DynamoTimeouts, settings: AuthSettings) -> Harness {
+    harness_verifying(
+        timeouts,
+        Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+}
+
+/// A harness whose verifier the test built (remote key sources).
+pub async fn harness_verifying(timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
     let client = engine::client(&engine::engine().endpoint(), timeouts);
     let (interventions, notifications) = engine::create_tables(&client).await;
     let app = App {
-        verifier: Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
+        verifier,
         store: DynamoStore::new(client.clone(), interventions.clone(), notifications.clone()),
         origins: AllowedOrigins::None,
         log_sink: |_| {},
