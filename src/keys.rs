@@ -15,6 +15,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+/// Every Secrets Manager action this module calls, as IAM names them: the
+/// template grants exactly these, on the token secrets only (checked by
+/// `tests/template.rs`). `kms:Decrypt` joins them only with a customer key.
+pub const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+
 /// Known secret versions are re-read on the first request after this.
 pub const SECRET_TTL: Duration = Duration::from_secs(5 * 60);
 /// A key miss (unknown `kid`, or a signature no known version verifies)

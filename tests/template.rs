@@ -2,8 +2,11 @@
 //! every variable the code needs, exactly the DynamoDB actions the store
 //! calls on the two tables only, and the settings cfn-lint does not check.
 
+mod common;
+
 use intervention_verify::config::{
     ACCESS_KEY_VARIABLES, DynamoTimeouts, OPTIONAL_VARIABLES, REQUIRED_VARIABLES,
+    SESSION_SECRET_VARIABLES,
 };
 use intervention_verify::edge::request::ROUTE;
 use intervention_verify::store::IAM_ACTIONS;
@@ -139,22 +142,58 @@ fn every_variable_the_code_reads_is_set_and_no_other() {
     assert!(ACCESS_KEY_VARIABLES.iter().any(|v| names.contains(v)));
     for name in &names {
         let known = REQUIRED_VARIABLES.contains(name)
+            || SESSION_SECRET_VARIABLES.contains(name)
             || ACCESS_KEY_VARIABLES.contains(name)
             || OPTIONAL_VARIABLES.contains(name);
         assert!(known, "{name} is set but the code does not read it");
     }
-    // Secrets come from Secrets Manager by dynamic reference, never a literal.
-    for secret in ["SESSION_TOKEN_SECRET", "ACCESS_TOKEN_SECRET"] {
-        let rendered = format!("{:?}", at(vars, &[secret]));
+    // Secrets are read at run time by id: no value variable, no value
+    // resolved into the configuration at deploy time.
+    assert!(names.contains(&"SESSION_TOKEN_SECRET_ID"));
+    for value in ["SESSION_TOKEN_SECRET", "ACCESS_TOKEN_SECRET"] {
         assert!(
-            rendered.contains("{{resolve:secretsmanager:"),
-            "{secret}: {rendered}"
+            !names.contains(&value),
+            "{value} puts a secret in the configuration"
         );
+    }
+    for id in ["SESSION_TOKEN_SECRET_ID", "ACCESS_TOKEN_SECRET_ID"] {
+        let rendered = format!("{:?}", at(vars, &[id]));
+        assert!(rendered.contains("SecretName"), "{id}: {rendered}");
     }
 }
 
 #[test]
-fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
+fn no_secret_value_anywhere_in_the_template() {
+    let text = include_str!("../template.yaml");
+    assert!(
+        !text.contains("{{resolve:"),
+        "a dynamic reference resolves a value into the stack"
+    );
+    for fixture in [
+        common::tokens::SESSION_SECRET,
+        common::tokens::ACCESS_SECRET,
+    ] {
+        assert!(!text.contains(fixture));
+    }
+    let t = template();
+    let params = at(&t, &["Parameters"]);
+    for (name, p) in params.as_mapping().into_iter().flatten() {
+        let name = text_of(name);
+        if name.contains("Secret") && !name.contains("Kms") {
+            // Names of secrets, never values: a value parameter would sit in
+            // the stack's parameters for anyone to read.
+            assert!(name.ends_with("SecretName"), "{name}");
+            assert!(!text_of(at(p, &["AllowedPattern"])).is_empty(), "{name}");
+        }
+    }
+}
+
+fn text_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+#[test]
+fn secrets_policy_reads_exactly_the_token_secrets() {
     let t = template();
     let policies = at(resource(&t, "VerifyFunction"), &["Properties", "Policies"]);
     let statements: Vec<&Value> = policies
@@ -162,6 +201,54 @@ fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
         .into_iter()
         .flatten()
         .flat_map(|p| at(p, &["Statement"]).as_sequence().into_iter().flatten())
+        .collect();
+    let read = statements
+        .iter()
+        .find(|s| text(at(s, &["Sid"])) == "ReadTokenSecrets")
+        .unwrap_or_else(|| panic!("no ReadTokenSecrets statement"));
+    let actions: Vec<&str> = at(read, &["Action"])
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
+    assert_eq!(actions, intervention_verify::keys::IAM_ACTIONS);
+    let resources = format!("{:?}", at(read, &["Resource"]));
+    assert!(
+        resources.contains(":secret:${SessionTokenSecretName}-??????"),
+        "{resources}"
+    );
+    assert!(
+        resources.contains(":secret:${AccessTokenSecretName}-??????"),
+        "{resources}"
+    );
+    // kms:Decrypt only with a customer key, and only through Secrets Manager.
+    let kms = statements
+        .iter()
+        .find(|s| format!("{s:?}").contains("kms:Decrypt"))
+        .unwrap_or_else(|| panic!("no conditional kms statement"));
+    let (tag, value) = tagged(kms);
+    assert_eq!(tag, "If");
+    let rendered = format!("{value:?}");
+    assert!(rendered.contains("HasSecretsKmsKey"), "{rendered}");
+    assert!(rendered.contains("kms:ViaService"), "{rendered}");
+    assert!(
+        rendered.contains("secretsmanager.${AWS::Region}.amazonaws.com"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
+    let t = template();
+    let policies = at(resource(&t, "VerifyFunction"), &["Properties", "Policies"]);
+    // The DynamoDB statements; the secrets ones are checked above.
+    let statements: Vec<&Value> = policies
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| at(p, &["Statement"]).as_sequence().into_iter().flatten())
+        .filter(|s| format!("{:?}", at(s, &["Action"])).contains("dynamodb:"))
         .collect();
     assert!(!statements.is_empty());
     let mut actions: Vec<&str> = Vec::new();
