@@ -61,7 +61,10 @@ impl AllowedOrigins {
         match self {
             AllowedOrigins::None => None,
             AllowedOrigins::Any => Some("*"),
-            AllowedOrigins::List(list) => origin.filter(|o| list.iter().any(|l| l == o)),
+            // Scheme and host compare without case, as origins do.
+            AllowedOrigins::List(list) => {
+                origin.filter(|o| list.iter().any(|l| l.eq_ignore_ascii_case(o)))
+            }
         }
     }
 }
@@ -232,7 +235,10 @@ fn parse_millis(name: &'static str, v: &str) -> Result<u64, ConfigError> {
     }
 }
 
-/// `*`, or a comma-separated list of origins such as `https://app.example.com`.
+/// `*`, or a comma-separated list of origins such as `https://app.example.com`,
+/// each stored as a browser serialises it in `Origin`: lowercase scheme and
+/// host, no default port, no path (a trailing slash is an error: a browser
+/// never sends one, so such an entry could never match).
 fn parse_origins(v: &str) -> Result<AllowedOrigins, ConfigError> {
     let items: Vec<&str> = v
         .split(',')
@@ -242,22 +248,53 @@ fn parse_origins(v: &str) -> Result<AllowedOrigins, ConfigError> {
     if items == ["*"] {
         return Ok(AllowedOrigins::Any);
     }
-    for item in &items {
-        let ok = (item.starts_with("https://") || item.starts_with("http://"))
-            && !item.ends_with('/')
-            && item.bytes().all(|b| b.is_ascii_graphic() && b != b'*');
-        if !ok {
-            return Err(ConfigError::Malformed {
+    let origins = items
+        .into_iter()
+        .map(|item| {
+            serialised_origin(item).ok_or_else(|| ConfigError::Malformed {
                 name: "ALLOWED_ORIGINS",
                 problem: format!(
-                    "{item:?} is not an origin like https://app.example.com, or a lone *"
+                    "{item:?} is not an origin like https://app.example.com (scheme, host, optional port; no path, no trailing slash), or a lone *"
                 ),
-            });
-        }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AllowedOrigins::List(origins))
+}
+
+fn serialised_origin(item: &str) -> Option<String> {
+    let (scheme, rest) = item.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let bad = |b: u8| !b.is_ascii_graphic() || b"/?#@*\\,".contains(&b);
+    if rest.is_empty() || rest.bytes().any(bad) {
+        return None;
     }
-    Ok(AllowedOrigins::List(
-        items.into_iter().map(str::to_owned).collect(),
-    ))
+    let (host, port) = match rest.rsplit_once(':') {
+        // An IPv6 literal's colons are inside brackets.
+        Some((h, p)) if !p.contains(']') => (h, Some(p)),
+        _ => (rest, None),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    match port {
+        None => Some(format!("{scheme}://{host}")),
+        Some(p) if p.parse::<u16>().is_ok_and(|n| n > 0) => {
+            let p = p.trim_start_matches('0');
+            if p == default_port {
+                Some(format!("{scheme}://{host}"))
+            } else {
+                Some(format!("{scheme}://{host}:{p}"))
+            }
+        }
+        Some(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -339,6 +376,11 @@ mod tests {
             ("ALLOWED_ORIGINS", "app.example.com"),
             ("ALLOWED_ORIGINS", "https://a.example/"),
             ("ALLOWED_ORIGINS", "https://*.example"),
+            ("ALLOWED_ORIGINS", "https://a.example/app"),
+            ("ALLOWED_ORIGINS", "https://a.example:99999"),
+            ("ALLOWED_ORIGINS", "https://"),
+            ("ALLOWED_ORIGINS", "ftp://a.example"),
+            ("ALLOWED_ORIGINS", "https://a.example?x=1"),
             ("DYNAMODB_TIMEOUT_MS", "soon"),
             ("DYNAMODB_TIMEOUT_MS", "0"),
             ("AWS_ENDPOINT_URL_DYNAMODB", "127.0.0.1:8000"),
@@ -451,6 +493,28 @@ mod tests {
             .collect();
         declared.sort();
         assert_eq!(asked, declared);
+    }
+
+    #[test]
+    fn origins_are_stored_as_browsers_serialise_them() -> Result<(), ConfigError> {
+        let parsed = parse_origins(
+            "HTTPS://App.Example.com:443, http://localhost:3000, http://127.0.0.1:80, https://[::1]:8443",
+        )?;
+        assert_eq!(
+            parsed,
+            AllowedOrigins::List(vec![
+                "https://app.example.com".into(),
+                "http://localhost:3000".into(),
+                "http://127.0.0.1".into(),
+                "https://[::1]:8443".into(),
+            ])
+        );
+        assert_eq!(
+            parsed.allow(Some("https://app.example.com")),
+            Some("https://app.example.com")
+        );
+        assert_eq!(parsed.allow(Some("http://localhost:3001")), None);
+        Ok(())
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use lambda_http::http::{HeaderValue, Method, header};
+use lambda_http::http::{Method, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -10,7 +10,7 @@ use crate::auth::{AuthError, Verifier};
 use crate::config::AllowedOrigins;
 use crate::domain::{Intervention, Verdict, judge_refused_write, plan_decision};
 use crate::edge::lambda::ApiRequestId;
-use crate::edge::{request, response};
+use crate::edge::{cors, request, response};
 use crate::error::ApiError;
 use crate::store::{InterventionStore, NotificationOutcome, StoreError, WriteOutcome};
 use crate::telemetry::{self, RequestRecord};
@@ -45,6 +45,19 @@ impl Success {
 pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
+    if req.method() == Method::OPTIONS {
+        // Before every other check: no token, no storage.
+        let (resp, outcome) = cors::options(&app.origins, req.headers());
+        (app.log_sink)(&telemetry::request_line(&RequestRecord {
+            request_id: &request_id,
+            intervention_id: None,
+            decision: None,
+            outcome: outcome.code(),
+            status: resp.status().as_u16(),
+            latency: started.elapsed(),
+        }));
+        return resp;
+    }
     let mut decision = None;
     let result = verify(app, &req, &request_id, &mut decision).await;
     let (mut resp, outcome) = match &result {
@@ -60,7 +73,11 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
             (response::problem(err, &request_id), response::code(err))
         }
     };
-    add_cors(&app.origins, &req, &mut resp);
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    cors::decorate(&app.origins, origin, resp.headers_mut());
     (app.log_sink)(&telemetry::request_line(&RequestRecord {
         request_id: &request_id,
         intervention_id: request::parse_intervention_id(
@@ -144,22 +161,6 @@ fn request_id(req: &Request) -> String {
         .map(|c| c.request_id.clone())
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn add_cors(origins: &AllowedOrigins, req: &Request, resp: &mut Response<Body>) {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
-    if let Some(allowed) = origins.allow(origin)
-        && let Ok(v) = HeaderValue::from_str(allowed)
-    {
-        let headers = resp.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        if allowed != "*" {
-            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
-    }
 }
 
 #[cfg(test)]

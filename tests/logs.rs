@@ -109,3 +109,123 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The production key paths: the session secret read from the engine's
+/// Secrets Manager and the access keys fetched from an issuer, then a forged
+/// session token (a re-read) and an unknown kid (a re-fetch). The output
+/// holds neither secret value nor token, and the request lines still come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_of_the_key_refresh_paths_hold_no_secret() {
+    use common::issuer::{Answer, Issuer, jwks};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let h = harness().await;
+    put(&h.client, &h.interventions, intervention(1, 3, 4)).await;
+    let secret = "logs-test-session-secret-value-0123456789";
+    let secret_id = format!("logs/session-{}", std::process::id());
+    common::engine::secrets_client(&common::engine::engine().endpoint())
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(secret)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let issuer = Issuer::start(Answer::Keys {
+        doc: jwks(&[("rsa-1", "logs-k1")]),
+        max_age: 600,
+    })
+    .await;
+
+    let access_with = |kid: &str| {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        tokens::sign_with(
+            &header,
+            &tokens::access_claims(8, &[4]),
+            &tokens::signing_key(Algorithm::RS256),
+        )
+    };
+    let session_with = |s: &str| {
+        tokens::sign_with(
+            &Header::new(Algorithm::HS256),
+            &tokens::session_claims(8),
+            &EncodingKey::from_secret(s.as_bytes()),
+        )
+    };
+    let access = access_with("logs-k1");
+    let session = session_with(secret);
+    let forged_session = session_with("another-secret-of-enough-length-0123456789");
+    let unknown_kid = access_with("logs-unknown");
+    let body = json!({"decisionComment": COMMENT, "decision": 1}).to_string();
+    let events = vec![
+        rest_event("1", auth_headers(&access, &session), &body, "keys-applied"),
+        rest_event(
+            "1",
+            auth_headers(&access, &forged_session),
+            &body,
+            "keys-forged",
+        ),
+        rest_event(
+            "1",
+            auth_headers(&unknown_kid, &session),
+            &body,
+            "keys-unknown-kid",
+        ),
+    ];
+    let mut env: Vec<String> = function_env(&h.interventions, &h.notifications)
+        .into_iter()
+        .filter(|kv| {
+            ![
+                "SESSION_TOKEN_SECRET=",
+                "ACCESS_TOKEN_SECRET=",
+                "ACCESS_TOKEN_JWKS=",
+            ]
+            .iter()
+            .any(|p| kv.starts_with(p))
+        })
+        .collect();
+    env.push(format!("SESSION_TOKEN_SECRET_ID={secret_id}"));
+    env.push(format!(
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER={}",
+        common::engine::engine().endpoint()
+    ));
+    env.push(format!("ACCESS_TOKEN_JWKS_URL={}", issuer.url()));
+    let dir = std::env::temp_dir().join(format!("verify-key-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (report, logs) =
+        tokio::task::block_in_place(|| run(env!("CARGO_BIN_EXE_bootstrap"), &events, &env, &dir));
+    let statuses: Vec<i64> = report["invocations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["statusCode"].as_i64())
+        .collect();
+    assert_eq!(statuses, [200, 401, 401], "{report}\n{logs}");
+    assert_eq!(
+        issuer.hits(),
+        2,
+        "start-up fetch and one re-fetch for the unknown kid"
+    );
+    let signature = |t: &str| t.rsplit('.').next().unwrap_or_default().to_owned();
+    for (what, needle) in [
+        ("session secret", secret.to_owned()),
+        (
+            "forged session secret",
+            "another-secret-of-enough-length".to_owned(),
+        ),
+        ("access token signature", signature(&access)),
+        ("session token signature", signature(&session)),
+        ("comment", COMMENT.to_owned()),
+    ] {
+        assert!(
+            !logs.contains(&needle),
+            "the {what} reached the log:\n{logs}"
+        );
+    }
+    let requests = logs
+        .lines()
+        .filter(|l| l.contains("\"message\":\"request\""))
+        .count();
+    assert_eq!(requests, 3, "{logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -133,7 +133,10 @@ pub fn problem(err: &ApiError, request_id: &str) -> Response<Body> {
     let headers = resp.headers_mut();
     match err {
         ApiError::MethodNotAllowed => {
-            headers.insert(header::ALLOW, HeaderValue::from_static("PATCH"));
+            headers.insert(
+                header::ALLOW,
+                HeaderValue::from_static(crate::edge::cors::ALLOW),
+            );
         }
         ApiError::Unauthorized(AuthError::Missing(_)) => {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

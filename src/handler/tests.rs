@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext;
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::*;
@@ -344,14 +344,17 @@ async fn other_methods_get_405_with_allow() {
         Method::POST,
         Method::PUT,
         Method::DELETE,
-        Method::OPTIONS,
+        Method::HEAD,
     ] {
         let app = app(RecordingStore::default());
         let mut req = Req::valid();
         req.method = method.clone();
         let (status, headers, body) = call(&app, req).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
-        assert_eq!(headers.get("allow").map(String::as_str), Some("PATCH"));
+        assert_eq!(
+            headers.get("allow").map(String::as_str),
+            Some("OPTIONS, PATCH")
+        );
         assert_problem(status, &headers, &body, "method_not_allowed");
         assert!(app.store.untouched());
     }
@@ -538,6 +541,98 @@ async fn path_id_falls_back_to_the_raw_path() {
     let resp = handle(&app, built).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(app.store.writes.borrow()[0].intervention_id, 31);
+}
+
+/// A preflight is answered before every other check: with no token, a bad
+/// body and a bad id it still answers 204, and storage is never touched.
+#[tokio::test]
+async fn preflight_comes_first_and_touches_nothing() {
+    let app = app(RecordingStore::default());
+    let mut r = Req::valid()
+        .without("authorization")
+        .without("x-session-token")
+        .header("content-type", "text/plain")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "PATCH")
+        .header(
+            "access-control-request-headers",
+            "Authorization, Content-Type, X-Session-Token",
+        )
+        .body("x".repeat(70_000));
+    r.id = Some("abc");
+    r.method = Method::OPTIONS;
+    let (status, headers, body) = call(&app, r).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(body, Value::Null);
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .map(String::as_str),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        headers
+            .get("access-control-allow-methods")
+            .map(String::as_str),
+        Some("PATCH")
+    );
+    assert_eq!(
+        headers.get("access-control-max-age").map(String::as_str),
+        Some("7200")
+    );
+    assert!(app.store.untouched());
+
+    // A disallowed origin: still 204, but nothing a browser would accept.
+    let mut r = Req::valid()
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "PATCH");
+    r.method = Method::OPTIONS;
+    let (status, headers, _) = call(&app, r).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        !headers
+            .keys()
+            .any(|k| k.starts_with("access-control-allow-"))
+    );
+
+    // No Access-Control-Request-Method: a plain OPTIONS.
+    let mut r = Req::valid().without("authorization");
+    r.method = Method::OPTIONS;
+    let (status, headers, _) = call(&app, r).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        headers.get("allow").map(String::as_str),
+        Some("OPTIONS, PATCH")
+    );
+    assert!(app.store.untouched());
+}
+
+/// Errors are readable from an allowed origin: the origin is echoed and
+/// the headers a client acts on are exposed.
+#[tokio::test]
+async fn error_answers_expose_their_headers_to_allowed_origins() {
+    let app = app(RecordingStore::default());
+    let (status, headers, _) = call(
+        &app,
+        Req::valid()
+            .without("authorization")
+            .header("origin", "https://app.example"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .map(String::as_str),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        headers
+            .get("access-control-expose-headers")
+            .map(String::as_str),
+        Some("Retry-After, WWW-Authenticate")
+    );
+    assert!(headers.contains_key("www-authenticate"));
 }
 
 #[tokio::test]
