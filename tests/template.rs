@@ -52,7 +52,8 @@ fn route_and_method_match_the_reference() {
         .unwrap_or_default();
     let mut methods: Vec<String> = Vec::new();
     for e in &events {
-        // Every event is the one route on the one API: PATCH decides, ANY gets the 405.
+        // Every event is the one route on the one API: PATCH decides, OPTIONS
+        // is the preflight, ANY gets the 405.
         assert_eq!(text(at(e, &["Type"])), "Api");
         assert_eq!(text(at(e, &["Properties", "Path"])), ROUTE);
         assert_eq!(
@@ -62,10 +63,12 @@ fn route_and_method_match_the_reference() {
         methods.push(text(at(e, &["Properties", "Method"])).to_ascii_uppercase());
     }
     methods.sort();
-    assert_eq!(methods, ["ANY", "PATCH"]);
+    assert_eq!(methods, ["ANY", "OPTIONS", "PATCH"]);
     let api = resource(&t, "VerifyApi");
     assert_eq!(text(at(api, &["Type"])), "AWS::Serverless::Api");
     assert_eq!(text(at(api, &["Properties", "StageName"])), "main");
+    // The preflight is the function's: API Gateway's mock knows one origin.
+    assert!(at(api, &["Properties", "Cors"]).is_null());
 
     // The same route in the reference's URL, when the shared docs are beside the repo.
     let seed = concat!(
@@ -80,8 +83,46 @@ fn route_and_method_match_the_reference() {
         );
         assert!(reference.contains("--request PATCH"));
     }
-    // And cargo lambda watch routes it.
-    assert!(include_str!("../Cargo.toml").contains(&format!("\"{ROUTE}\" = [")));
+    // And cargo lambda watch routes it, the preflight included.
+    let cargo = include_str!("../Cargo.toml");
+    assert!(cargo.contains(&format!("\"{ROUTE}\" = [")));
+    assert!(cargo.contains(r#"{ method = "OPTIONS", function = "bootstrap" }"#));
+}
+
+#[test]
+fn the_gateways_own_answers_are_problem_json_a_browser_can_read() {
+    let t = template();
+    let responses = at(
+        resource(&t, "VerifyApi"),
+        &["Properties", "GatewayResponses"],
+    );
+    for kind in [
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "THROTTLED",
+        "REQUEST_TOO_LARGE",
+        "INTEGRATION_FAILURE",
+        "INTEGRATION_TIMEOUT",
+    ] {
+        let r = at(responses, &[kind]);
+        let headers = format!("{:?}", at(r, &["ResponseParameters", "Headers"]));
+        assert!(headers.contains("Access-Control-Allow-Origin"), "{kind}: {headers}");
+        assert!(headers.contains("Retry-After, WWW-Authenticate"), "{kind}: {headers}");
+        let body = text(at(r, &["ResponseTemplates", "application/json"]));
+        // The template is JSON once API Gateway fills its variables.
+        let filled = body
+            .replace("$context.error.messageString", "\"message\"")
+            .replace("$context.error.responseType", "THROTTLED")
+            .replace("$context.requestId", "req-1");
+        let v: serde_json::Value =
+            serde_json::from_str(&filled).unwrap_or_else(|e| panic!("{kind}: {e}: {body}"));
+        assert_eq!(v["type"], "about:blank", "{kind}");
+        assert_eq!(v["requestId"], "req-1", "{kind}");
+        assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{kind}");
+        if let Some(status) = r.get("StatusCode") {
+            assert_eq!(v["status"].to_string(), text(status), "{kind}");
+        }
+    }
 }
 
 #[test]
