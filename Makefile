@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv dev test lint fmt unit integration fuzz bench build build-VerifyFunction \
-	lint-template deploy clean
+.PHONY: venv sam-venv browser-deps dev test browser lint fmt unit integration fuzz bench build \
+	build-VerifyFunction lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_DIR := $(TARGET_DIR)/lambda/bootstrap
@@ -26,19 +26,30 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
+## Debian's Chromium for the browser test, installed when missing (as root,
+## as CI runs; no browser is downloaded from anywhere else).
+browser-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 ## Run it locally: engine on 127.0.0.1:8000, function on 127.0.0.1:9000.
 dev: venv
 	bash scripts/dev.sh
 
 ## Format check, clippy with -D warnings, every Rust test (the integration
-## tests start their own engine), the template checks, and schemathesis
-## against the function under cargo lambda watch.
-test: venv lint lint-template
+## tests start their own engine), the template checks, schemathesis against
+## the function under cargo lambda watch, and the browser test in Chromium.
+test: venv browser-deps lint lint-template
 	set -o pipefail; cargo test --all-targets 2>&1 | tee $(TARGET_DIR)/cargo-test.log
 	bash scripts/schemathesis.sh
+	bash scripts/browser_test.sh
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "cargo tests: %d passed, %d failed\n", p, f }' $(TARGET_DIR)/cargo-test.log
 
 ## A longer fuzzing run (see README): FUZZ_CASES=200000 make fuzz
+## The browser test alone (tests/browser/check.py).
+browser: venv browser-deps
+	bash scripts/browser_test.sh
+
 fuzz:
 	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --test fuzz_edge -- --nocapture
 
