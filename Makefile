@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv browser-deps dev test browser lint fmt unit integration fuzz bench build \
+.PHONY: venv sam-venv browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
 	build-VerifyFunction lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -38,17 +38,24 @@ dev: venv
 
 ## Format check, clippy with -D warnings, every Rust test (the integration
 ## tests start their own engine), the template checks, schemathesis against
-## the function under cargo lambda watch, and the browser test in Chromium.
+## the function under cargo lambda watch, and the smoke check and the
+## browser test in Chromium against it.
 test: venv browser-deps lint lint-template
 	set -o pipefail; cargo test --all-targets 2>&1 | tee $(TARGET_DIR)/cargo-test.log
 	bash scripts/schemathesis.sh
-	bash scripts/browser_test.sh
+	bash scripts/live_checks.sh
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "cargo tests: %d passed, %d failed\n", p, f }' $(TARGET_DIR)/cargo-test.log
 
 ## A longer fuzzing run (see README): FUZZ_CASES=200000 make fuzz
-## The browser test alone (tests/browser/check.py).
+## The smoke check and the browser test against the local function.
 browser: venv browser-deps
-	bash scripts/browser_test.sh
+	bash scripts/live_checks.sh
+
+## Read-only checks against a live stage after a deploy (docs/OPERATIONS.md):
+##   make smoke URL=https://{api}.execute-api.eu-west-3.amazonaws.com/main [ORIGIN=https://app.example.com]
+##   make smoke STACK_NAME=intervention-verify
+smoke: venv
+	$(PY) scripts/smoke.py $(if $(URL),--url $(URL)) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) $(if $(ORIGIN),--origin $(ORIGIN))
 
 fuzz:
 	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --test fuzz_edge -- --nocapture
@@ -77,10 +84,17 @@ build: venv
 build-VerifyFunction: build
 	cd $(ARTIFACTS_DIR) && python3 -c 'import sys, zipfile, os; z = zipfile.ZipFile(sys.argv[1]); z.extractall("."); os.chmod("bootstrap", 0o755)' $(abspath $(LAMBDA_DIR))/bootstrap.zip
 
-## cfn-lint (with the SAM transform) and SAM's own lint, both offline.
+## cfn-lint (with the SAM transform) and SAM's own lint, both offline; then
+## cfn-lint again on what CloudFormation receives (the template translated by
+## the pinned SAM translator). W2001 is off there: SAM has consumed the
+## DeploymentType parameter by then, so it looks unused.
 lint-template: venv sam-venv
 	cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
+	mkdir -p $(TARGET_DIR)
+	$(PY) scripts/translate_template.py > $(TARGET_DIR)/template.cfn.json
+	cfn-lint --ignore-checks W2001 -- $(TARGET_DIR)/template.cfn.json
+	@python3 -c 'import json,sys; print("translated template:", len(json.load(open(sys.argv[1]))["Resources"]), "resources")' $(TARGET_DIR)/template.cfn.json
 
 ## First time: guided (asks for parameters, writes samconfig.toml);
 ## afterwards: the saved defaults for eu-west-3.

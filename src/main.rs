@@ -58,6 +58,7 @@ async fn main() -> Result<(), Error> {
         dynamodb_warm,
         "init complete"
     );
+    telemetry::stdout_sink(&telemetry::init_metrics_line(t0.elapsed()));
     let app = App {
         verifier,
         store,

@@ -8,7 +8,62 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-pub const METRICS_NAMESPACE: &str = "InterventionVerify";
+/// Every metric and dimension the function emits, in one place: the
+/// template's alarms and dashboard read these names, and `tests/template.rs`
+/// checks that they read nothing else, so renaming one breaks a test, not an
+/// alarm.
+pub mod metrics {
+    pub const NAMESPACE: &str = "InterventionVerify";
+
+    /// Dimensions: fields of the log line.
+    pub const OUTCOME: &str = "outcome";
+    pub const STATUS_CLASS: &str = "statusClass";
+    /// The Lambda version that served the request (`AWS_LAMBDA_FUNCTION_VERSION`),
+    /// so a canary's metrics can be judged apart from the stable version's.
+    pub const FUNCTION_VERSION: &str = "functionVersion";
+    pub const DIMENSIONS: &[&str] = &[OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
+
+    /// Per request: 1 each.
+    pub const REQUESTS: &str = "Requests";
+    /// Per request: 1 when the answer is a 5xx, else 0 (sum / Requests = share).
+    pub const SERVER_ERRORS: &str = "ServerErrors";
+    /// Per request: 1 when the answer is a 401, else 0.
+    pub const UNAUTHORIZED: &str = "Unauthorized";
+    /// Per request: 1 when the answer is a 503 (a dependency), else 0.
+    pub const UNAVAILABLE: &str = "Unavailable";
+    /// Per request, by outcome (`applied`, `replayed`, or the error code).
+    pub const DECISIONS: &str = "Decisions";
+    /// Per request, milliseconds inside the function.
+    pub const LATENCY: &str = "Latency";
+    /// Per cold start: 1, and the process's own init in milliseconds.
+    pub const COLD_STARTS: &str = "ColdStarts";
+    pub const INIT_DURATION: &str = "InitDuration";
+    pub const NAMES: &[&str] = &[
+        REQUESTS,
+        SERVER_ERRORS,
+        UNAUTHORIZED,
+        UNAVAILABLE,
+        DECISIONS,
+        LATENCY,
+        COLD_STARTS,
+        INIT_DURATION,
+    ];
+}
+
+use metrics as m;
+
+static FUNCTION_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The version metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_VERSION`,
+/// `$LATEST` when run outside Lambda.
+pub fn function_version() -> &'static str {
+    FUNCTION_VERSION.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_VERSION")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "$LATEST".to_owned())
+    })
+}
 
 /// JSON lines on stdout for everything logged through `tracing`; the level
 /// comes from `RUST_LOG` (default `info`).
@@ -48,7 +103,17 @@ struct Line<'a> {
     decision: Option<i64>,
     outcome: &'static str,
     status: u16,
+    status_class: &'static str,
+    function_version: &'a str,
     latency_ms: f64,
+    #[serde(rename = "Requests")]
+    requests: u32,
+    #[serde(rename = "ServerErrors")]
+    server_errors: u32,
+    #[serde(rename = "Unauthorized")]
+    unauthorized: u32,
+    #[serde(rename = "Unavailable")]
+    unavailable: u32,
     #[serde(rename = "Decisions")]
     decisions: u32,
     #[serde(rename = "Latency")]
@@ -61,22 +126,85 @@ struct Line<'a> {
 #[serde(rename_all = "PascalCase")]
 struct Emf {
     timestamp: u128,
-    cloud_watch_metrics: [EmfDirective; 1],
+    cloud_watch_metrics: &'static [Directive],
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct EmfDirective {
+struct Directive {
     namespace: &'static str,
-    dimensions: [[&'static str; 1]; 1],
-    metrics: [EmfMetric; 2],
+    dimensions: &'static [&'static [&'static str]],
+    metrics: &'static [Metric],
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct EmfMetric {
+struct Metric {
     name: &'static str,
     unit: &'static str,
+}
+
+const fn count(name: &'static str) -> Metric {
+    Metric {
+        name,
+        unit: "Count",
+    }
+}
+
+const fn millis(name: &'static str) -> Metric {
+    Metric {
+        name,
+        unit: "Milliseconds",
+    }
+}
+
+/// What each request line publishes: service-wide and per version (the
+/// canary's alarms), decisions by outcome, requests by status class.
+static REQUEST_METRICS: [Directive; 3] = [
+    Directive {
+        namespace: m::NAMESPACE,
+        dimensions: &[&[], &[m::FUNCTION_VERSION]],
+        metrics: &[
+            count(m::REQUESTS),
+            count(m::SERVER_ERRORS),
+            count(m::UNAUTHORIZED),
+            count(m::UNAVAILABLE),
+            millis(m::LATENCY),
+        ],
+    },
+    Directive {
+        namespace: m::NAMESPACE,
+        dimensions: &[&[m::OUTCOME]],
+        metrics: &[count(m::DECISIONS)],
+    },
+    Directive {
+        namespace: m::NAMESPACE,
+        dimensions: &[&[m::STATUS_CLASS]],
+        metrics: &[count(m::REQUESTS)],
+    },
+];
+
+static INIT_METRICS: [Directive; 1] = [Directive {
+    namespace: m::NAMESPACE,
+    dimensions: &[&[], &[m::FUNCTION_VERSION]],
+    metrics: &[count(m::COLD_STARTS), millis(m::INIT_DURATION)],
+}];
+
+fn epoch_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
 }
 
 /// The request's log line, without the trailing newline.
@@ -90,28 +218,49 @@ pub fn request_line(r: &RequestRecord<'_>) -> String {
         decision: r.decision,
         outcome: r.outcome,
         status: r.status,
+        status_class: status_class(r.status),
+        function_version: function_version(),
         latency_ms: ms,
+        requests: 1,
+        server_errors: u32::from(r.status >= 500),
+        unauthorized: u32::from(r.status == 401),
+        unavailable: u32::from(r.status == 503),
         decisions: 1,
         latency_metric: ms,
         aws: Emf {
-            timestamp: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or_default(),
-            cloud_watch_metrics: [EmfDirective {
-                namespace: METRICS_NAMESPACE,
-                dimensions: [["outcome"]],
-                metrics: [
-                    EmfMetric {
-                        name: "Decisions",
-                        unit: "Count",
-                    },
-                    EmfMetric {
-                        name: "Latency",
-                        unit: "Milliseconds",
-                    },
-                ],
-            }],
+            timestamp: epoch_millis(),
+            cloud_watch_metrics: &REQUEST_METRICS,
+        },
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InitLine<'a> {
+    level: &'static str,
+    message: &'static str,
+    function_version: &'a str,
+    #[serde(rename = "ColdStarts")]
+    cold_starts: u32,
+    #[serde(rename = "InitDuration")]
+    init_duration: f64,
+    #[serde(rename = "_aws")]
+    aws: Emf,
+}
+
+/// The cold start's metrics line: one per process, `init` in milliseconds
+/// from `main` to ready.
+pub fn init_metrics_line(init: Duration) -> String {
+    let line = InitLine {
+        level: "INFO",
+        message: "cold start",
+        function_version: function_version(),
+        cold_starts: 1,
+        init_duration: (init.as_secs_f64() * 1e6).round() / 1e3,
+        aws: Emf {
+            timestamp: epoch_millis(),
+            cloud_watch_metrics: &INIT_METRICS,
         },
     };
     serde_json::to_string(&line).unwrap_or_default()
@@ -155,15 +304,77 @@ mod tests {
         assert_eq!(v["latencyMs"], 1.5);
         assert_eq!(v["Latency"], 1.5);
         assert_eq!(v["Decisions"], 1);
-        let directive = &v["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
-        assert_eq!(directive["Dimensions"][0][0], "outcome");
-        assert_eq!(directive["Metrics"][1]["Unit"], "Milliseconds");
+        assert_eq!(v["Requests"], 1);
+        assert_eq!(v["ServerErrors"], 0);
+        assert_eq!(v["statusClass"], "2xx");
+        assert_eq!(v["functionVersion"], function_version());
+        assert_emf_is_complete(&v);
         assert!(
             v["_aws"]["Timestamp"]
                 .as_u64()
                 .is_some_and(|t| t > 1_600_000_000_000)
         );
+        Ok(())
+    }
+
+    /// Every metric a directive names is a number in the line, every
+    /// dimension a string field, and every name comes from `metrics`.
+    fn assert_emf_is_complete(v: &serde_json::Value) {
+        let directives = v["_aws"]["CloudWatchMetrics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!directives.is_empty());
+        for d in directives {
+            assert_eq!(d["Namespace"], m::NAMESPACE);
+            for set in d["Dimensions"].as_array().into_iter().flatten() {
+                for dim in set.as_array().into_iter().flatten() {
+                    let dim = dim.as_str().unwrap_or_default();
+                    assert!(m::DIMENSIONS.contains(&dim), "{dim}");
+                    assert!(v[dim].is_string(), "{dim} is not a field: {v}");
+                }
+            }
+            for metric in d["Metrics"].as_array().into_iter().flatten() {
+                let name = metric["Name"].as_str().unwrap_or_default();
+                assert!(m::NAMES.contains(&name), "{name}");
+                assert!(v[name].is_number(), "{name} is not a number: {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_status_counts_in_its_metric() -> Result<(), serde_json::Error> {
+        for (status, errors, unauthorized, unavailable, class) in [
+            (200, 0, 0, 0, "2xx"),
+            (204, 0, 0, 0, "2xx"),
+            (401, 0, 1, 0, "4xx"),
+            (409, 0, 0, 0, "4xx"),
+            (500, 1, 0, 0, "5xx"),
+            (503, 1, 0, 1, "5xx"),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(&request_line(&RequestRecord {
+                request_id: "r",
+                intervention_id: None,
+                decision: None,
+                outcome: "x",
+                status,
+                latency: Duration::from_millis(1),
+            }))?;
+            assert_eq!(v["ServerErrors"], errors, "{status}");
+            assert_eq!(v["Unauthorized"], unauthorized, "{status}");
+            assert_eq!(v["Unavailable"], unavailable, "{status}");
+            assert_eq!(v["statusClass"], class, "{status}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_cold_start_line_publishes_init() -> Result<(), serde_json::Error> {
+        let v: serde_json::Value =
+            serde_json::from_str(&init_metrics_line(Duration::from_micros(4250)))?;
+        assert_eq!(v["ColdStarts"], 1);
+        assert_eq!(v["InitDuration"], 4.25);
+        assert_emf_is_complete(&v);
         Ok(())
     }
 

@@ -106,8 +106,14 @@ fn the_gateways_own_answers_are_problem_json_a_browser_can_read() {
     ] {
         let r = at(responses, &[kind]);
         let headers = format!("{:?}", at(r, &["ResponseParameters", "Headers"]));
-        assert!(headers.contains("Access-Control-Allow-Origin"), "{kind}: {headers}");
-        assert!(headers.contains("Retry-After, WWW-Authenticate"), "{kind}: {headers}");
+        assert!(
+            headers.contains("Access-Control-Allow-Origin"),
+            "{kind}: {headers}"
+        );
+        assert!(
+            headers.contains("Retry-After, WWW-Authenticate"),
+            "{kind}: {headers}"
+        );
         let body = text(at(r, &["ResponseTemplates", "application/json"]));
         // The template is JSON once API Gateway fills its variables.
         let filled = body

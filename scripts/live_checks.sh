@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The browser test (tests/browser/check.py): the local stack and the function
-# under `cargo lambda watch --disable-cors`, with ALLOWED_ORIGINS set to two
-# loopback origins the checker serves app.html from; a third serves it from
-# an origin that is not allowed. Needs Debian's chromium (make browser-deps).
+# Checks against the running function, as a deployed stage is checked: the
+# local stack and the function under `cargo lambda watch --disable-cors`,
+# with ALLOWED_ORIGINS set to two loopback origins. Then
+#   1. the smoke check (scripts/smoke.py), as `make smoke` runs it after a deploy;
+#   2. the browser test (tests/browser/check.py): Chromium loads app.html from
+#      the two allowed origins and from a third that is not allowed.
+# Needs Debian's chromium (make browser-deps). SKIP_BROWSER=1 runs the smoke
+# check alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -32,11 +36,15 @@ for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:${port}/" && br
 curl -s -o /dev/null --max-time 600 -X OPTIONS "http://127.0.0.1:${port}/interventions/v2/rs/1/verify" || true
 
 set +e
+python scripts/smoke.py --url "http://127.0.0.1:${port}" --origin "http://localhost:${page_b}"
+smoke=$?
+[ "${SKIP_BROWSER:-0}" = 1 ] && exit "$smoke"
 python tests/browser/check.py --api "http://127.0.0.1:${port}" \
   --access "$ACCESS_TOKEN" --session "$SESSION_TOKEN" \
   --allowed-ports "$page_a" "$page_b" --denied-port "$page_denied" \
   --function-log "$work/watch.log"
 status=$?
+[ "$smoke" != 0 ] && status=$smoke
 set -e
 if [ "$status" != 0 ]; then
   echo "--- function log (tail)"

@@ -1,0 +1,326 @@
+//! The template as CloudFormation receives it: `template.yaml` translated
+//! offline by the pinned SAM translator (`scripts/translate_template.py`),
+//! then checked for what only shows after the transform — stages, the alias
+//! behind every route, the deployment group's rollback alarms, alarms that
+//! read metrics the code emits, no secret in the function's configuration.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use intervention_verify::telemetry::metrics;
+use serde_json::Value;
+
+fn translate(params: &[&str]) -> Value {
+    let python = std::env::var("LOCAL_DYNAMODB_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned());
+    let mut cmd = Command::new(&python);
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/translate_template.py"
+    ));
+    for p in params {
+        cmd.args(["--param", p]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e} (run `make venv`)"));
+    assert!(
+        out.status.success(),
+        "translation failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("translation output: {e}"))
+}
+
+fn resources<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+fn one<'a>(t: &'a Value, kind: &str) -> (&'a String, &'a Value) {
+    let all = resources(t, kind);
+    assert_eq!(
+        all.len(),
+        1,
+        "{kind}: {:?}",
+        all.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    all[0]
+}
+
+#[test]
+fn only_stage_main_exists() {
+    let t = translate(&[]);
+    let (_, stage) = one(&t, "AWS::ApiGateway::Stage");
+    assert_eq!(stage["Properties"]["StageName"], "main");
+    // A Deployment with a StageName creates a stage of that name as well.
+    for (name, d) in resources(&t, "AWS::ApiGateway::Deployment") {
+        assert!(
+            d["Properties"].get("StageName").is_none(),
+            "{name} creates a stage"
+        );
+    }
+}
+
+#[test]
+fn every_route_reaches_the_live_alias() {
+    let t = translate(&[]);
+    let (alias_id, alias) = one(&t, "AWS::Lambda::Alias");
+    assert_eq!(alias["Properties"]["Name"], "live");
+    let (_, api) = one(&t, "AWS::ApiGateway::RestApi");
+    let paths = api["Properties"]["Body"]["paths"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(paths.len(), 1);
+    let mut methods = BTreeSet::new();
+    for (_, ops) in paths {
+        for (method, op) in ops.as_object().into_iter().flatten() {
+            methods.insert(method.clone());
+            let uri = op["x-amazon-apigateway-integration"]["uri"].to_string();
+            assert!(
+                uri.contains(alias_id.as_str()),
+                "{method} does not invoke the alias: {uri}"
+            );
+            assert_eq!(op["x-amazon-apigateway-integration"]["type"], "aws_proxy");
+        }
+    }
+    assert_eq!(
+        methods,
+        ["options", "patch", "x-amazon-apigateway-any-method"]
+            .map(String::from)
+            .into()
+    );
+    for (name, p) in resources(&t, "AWS::Lambda::Permission") {
+        let target = p["Properties"]["FunctionName"].to_string();
+        assert!(target.contains(alias_id.as_str()), "{name} allows {target}");
+    }
+}
+
+/// Metric names and dimensions an alarm or the dashboard reads in the
+/// function's own namespace.
+fn own_metrics(alarm: &Value) -> Vec<(String, Vec<String>)> {
+    let p = &alarm["Properties"];
+    let mut out = Vec::new();
+    let mut take = |m: &Value| {
+        if m["Namespace"] == metrics::NAMESPACE {
+            let dims = m["Dimensions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["Name"].as_str().map(str::to_owned))
+                .collect();
+            out.push((
+                m["MetricName"].as_str().unwrap_or_default().to_owned(),
+                dims,
+            ));
+        }
+    };
+    take(p);
+    for m in p["Metrics"].as_array().into_iter().flatten() {
+        take(&m["MetricStat"]["Metric"]);
+    }
+    out
+}
+
+#[test]
+fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
+    let t = translate(&[]);
+    let alarms = resources(&t, "AWS::CloudWatch::Alarm");
+    assert_eq!(
+        alarms.len(),
+        10,
+        "{:?}",
+        alarms.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    let runbook = include_str!("../docs/OPERATIONS.md");
+    for (name, alarm) in &alarms {
+        let p = &alarm["Properties"];
+        assert!(
+            p["AlarmActions"].as_array().is_some_and(|a| !a.is_empty()),
+            "{name} has no action"
+        );
+        assert!(
+            p["TreatMissingData"].is_string(),
+            "{name}: TreatMissingData"
+        );
+        let description = p["AlarmDescription"].to_string();
+        let anchor = format!("#{}", name.to_ascii_lowercase());
+        assert!(description.contains(&anchor), "{name}: {description}");
+        assert!(
+            runbook.contains(&format!("### {name}")),
+            "docs/OPERATIONS.md has no entry for {name}"
+        );
+        for (metric, dims) in own_metrics(alarm) {
+            assert!(
+                metrics::NAMES.contains(&metric.as_str()),
+                "{name} reads {metric}, which the code does not emit"
+            );
+            for d in dims {
+                assert!(
+                    metrics::DIMENSIONS.contains(&d.as_str()),
+                    "{name}: dimension {d}"
+                );
+            }
+        }
+    }
+    // Every alarm the SPEC lists is there.
+    let names: BTreeSet<&str> = alarms.iter().map(|a| a.0.as_str()).collect();
+    for expected in [
+        "ServerErrorRateAlarm",
+        "LatencyP99Alarm",
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "DynamoDbThrottlesAlarm",
+        "DynamoDbSystemErrorsAlarm",
+        "DependencyUnavailableAlarm",
+        "UnauthorizedSurgeAlarm",
+        "CanaryServerErrorRateAlarm",
+        "CanaryFunctionErrorsAlarm",
+    ] {
+        assert!(names.contains(expected), "{expected} missing");
+    }
+}
+
+#[test]
+fn the_dashboard_reads_only_emitted_metrics() {
+    let t = translate(&[]);
+    let (_, dash) = one(&t, "AWS::CloudWatch::Dashboard");
+    let body = dash["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        .as_str()
+        .unwrap_or_default();
+    let ns = format!("\"{}\", \"", metrics::NAMESPACE);
+    let mut seen = 0;
+    for part in body.split(&ns).skip(1) {
+        let metric = part.split('"').next().unwrap_or_default();
+        assert!(metrics::NAMES.contains(&metric), "dashboard reads {metric}");
+        seen += 1;
+    }
+    for part in body.split(&format!("{{{},", metrics::NAMESPACE)).skip(1) {
+        let dim = part.split('}').next().unwrap_or_default();
+        assert!(
+            metrics::DIMENSIONS.contains(&dim),
+            "dashboard searches dimension {dim}"
+        );
+        let metric = part
+            .split("MetricName=\\\"")
+            .nth(1)
+            .and_then(|m| m.split('\\').next())
+            .unwrap_or_default();
+        assert!(
+            metrics::NAMES.contains(&metric),
+            "dashboard searches {metric}"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 8, "{seen} metric references");
+    for widget in [
+        "Decisions by outcome",
+        "Latency",
+        "status class",
+        "Cold starts",
+        "DynamoDB",
+        "API Gateway",
+        "\"alarm\"",
+    ] {
+        assert!(body.contains(widget), "no {widget} widget");
+    }
+}
+
+#[test]
+fn the_deployment_group_rolls_back_on_the_new_versions_alarms() {
+    let t = translate(&[]);
+    let (_, group) = one(&t, "AWS::CodeDeploy::DeploymentGroup");
+    let p = &group["Properties"];
+    let alarms: BTreeSet<String> = p["AlarmConfiguration"]["Alarms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a["Name"]["Ref"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        alarms,
+        ["CanaryFunctionErrorsAlarm", "CanaryServerErrorRateAlarm"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(p["AutoRollbackConfiguration"]["Enabled"], true);
+    assert!(
+        p["AutoRollbackConfiguration"]["Events"]
+            .to_string()
+            .contains("DEPLOYMENT_STOP_ON_ALARM")
+    );
+    assert!(
+        p["DeploymentConfigName"]
+            .to_string()
+            .contains("Canary10Percent5Minutes")
+    );
+    // The canary alarms judge the new version alone.
+    let (version_id, _) = one(&t, "AWS::Lambda::Version");
+    for name in ["CanaryFunctionErrorsAlarm", "CanaryServerErrorRateAlarm"] {
+        let alarm = t["Resources"][name].to_string();
+        assert!(
+            alarm.contains(version_id.as_str()),
+            "{name} is not tied to the new version"
+        );
+    }
+    let dims = t["Resources"]["CanaryServerErrorRateAlarm"].to_string();
+    assert!(dims.contains(metrics::FUNCTION_VERSION));
+    // A development stack deploys at once.
+    let dev = translate(&["DeploymentType=AllAtOnce"]);
+    let (_, group) = one(&dev, "AWS::CodeDeploy::DeploymentGroup");
+    assert!(
+        group["Properties"]["DeploymentConfigName"]
+            .to_string()
+            .contains("AllAtOnce")
+    );
+}
+
+#[test]
+fn no_secret_value_reaches_the_function_configuration() {
+    let t = translate(&[]);
+    let (_, f) = one(&t, "AWS::Lambda::Function");
+    let vars = f["Properties"]["Environment"]["Variables"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for value_var in ["SESSION_TOKEN_SECRET", "ACCESS_TOKEN_SECRET"] {
+        assert!(
+            !vars.contains_key(value_var),
+            "{value_var} is in the configuration"
+        );
+    }
+    assert!(vars.contains_key("SESSION_TOKEN_SECRET_ID"));
+    assert!(
+        !t.to_string().contains("{{resolve:"),
+        "a dynamic reference resolves a value"
+    );
+}
+
+#[test]
+fn the_xray_permission_exists_only_with_tracing() {
+    let t = translate(&[]);
+    let role = &t["Resources"]["VerifyFunctionRole"];
+    let managed = role["Properties"]["ManagedPolicyArns"].to_string();
+    assert!(
+        !managed.contains("AWSXray"),
+        "X-Ray policy attached unconditionally: {managed}"
+    );
+    let inline = role["Properties"]["Policies"].to_string();
+    let xray = inline
+        .find("xray:PutTraceSegments")
+        .unwrap_or_else(|| panic!("no X-Ray statement"));
+    let before = &inline[..xray];
+    assert!(
+        before
+            .rfind("\"Fn::If\"")
+            .is_some_and(|i| before[i..].contains("\"Tracing\""))
+    );
+    // No TracingConfig: Lambda's default, PassThrough, follows the stage.
+    let (_, f) = one(&t, "AWS::Lambda::Function");
+    assert!(f["Properties"].get("TracingConfig").is_none());
+}
