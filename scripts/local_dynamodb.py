@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The local DynamoDB engine for `make dev` and the tests: moto's server, with
+"""The local DynamoDB engine for `make dev` and the tests: moto's WSGI app,
+served by waitress (HTTP/1.1 keep-alive, as DynamoDB serves), with
 
 * one lock around each request. moto checks a condition and then writes, one
   thread per request, with nothing in between: two concurrent conditional
@@ -24,12 +25,8 @@ import sys
 import threading
 import time
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress.server import create_server
 
 ERROR_TYPES = {
     "ProvisionedThroughputExceededException": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
@@ -117,14 +114,6 @@ class LocalEngine:
             return [b"".join(self.app(environ, start_response))]
 
 
-class KeepAliveHandler(MotoRequestHandler):
-    """HTTP/1.1 with keep-alive, as DynamoDB serves: otherwise every request
-    opens a new connection (and, behind TLS, a new handshake), and the
-    warm-connection behaviour the function relies on cannot be measured."""
-
-    protocol_version = "HTTP/1.1"
-
-
 def watch_parent(pid):
     while True:
         try:
@@ -142,14 +131,20 @@ def main():
     args = parser.parse_args()
 
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server(
-        args.host, args.port, LocalEngine(app), threaded=True, request_handler=KeepAliveHandler
+    # Not werkzeug's dev server: it answers `Connection: close` to every
+    # request whatever its protocol version, so each DynamoDB call would open
+    # a new connection (and, behind TLS, a new handshake) and the warm
+    # connection the function keeps could not be measured. waitress keeps
+    # HTTP/1.1 connections open.
+    server = create_server(
+        LocalEngine(app), host=args.host, port=args.port, threads=8,
+        ident="local-dynamodb", clear_untrusted_proxy_headers=True,
     )
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
-    print(f"READY {server.server_port}", flush=True)
+    print(f"READY {server.effective_port}", flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
 

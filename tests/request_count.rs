@@ -68,3 +68,45 @@ async fn one_request_per_decision_two_with_a_notification() {
     }
     assert_eq!(Value::Object(seen).as_object().map(|m| m.len()), Some(1));
 }
+
+/// The engine serves many requests on one connection, as DynamoDB does: the
+/// function's warm connection is only measurable if the engine keeps it.
+#[test]
+fn the_engine_keeps_a_connection_open() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", common::engine::engine().port))
+        .unwrap_or_else(|e| panic!("{e}"));
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok();
+    let mut reader = BufReader::new(conn.try_clone().unwrap_or_else(|e| panic!("{e}")));
+    for n in 0..5 {
+        conn.write_all(
+            b"GET /_local/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap_or_else(|e| panic!("request {n}: {e}"));
+        let mut status = String::new();
+        reader
+            .read_line(&mut status)
+            .unwrap_or_else(|e| panic!("response {n}: {e}"));
+        assert!(status.starts_with("HTTP/1.1 200"), "response {n}: {status:?}");
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader
+                .read_line(&mut line)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let lower = line.to_ascii_lowercase();
+            assert!(!lower.starts_with("connection: close"), "response {n} closes the connection");
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader
+            .read_exact(&mut body)
+            .unwrap_or_else(|e| panic!("body {n}: {e}"));
+    }
+}
