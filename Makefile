@@ -107,7 +107,8 @@ deploy: venv sam-venv
 ## stand-in Runtime API against a hello world, and the artifact sizes.
 bench: venv
 	cargo bench --bench cpu_path
-	cargo build --release --bin bootstrap --bin hello-runtime --bin dev-tokens --example engine_rtt
+	cargo build --release --bin bootstrap --bin hello-runtime --example engine_rtt
+	cargo build --release --features testing --bin dev-tokens
 	$(PY) scripts/bench_lambda.py --bootstrap $(TARGET_DIR)/release/bootstrap \
 		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
 		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt \

@@ -6,50 +6,22 @@
 //!
 //! `cargo bench --bench cpu_path` (or `make bench`).
 
-#[path = "../tests/common/tokens.rs"]
-mod tokens;
-
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use divan::{Bencher, black_box};
-use intervention_verify::auth::{AuthSettings, SecretSource, Verifier};
 use intervention_verify::config::AllowedOrigins;
-use intervention_verify::domain::DecisionWrite;
-use intervention_verify::edge::lambda::{ApiEvent, into_request};
+use intervention_verify::edge::lambda::{ApiEvent, ResponseFormat, into_request};
 use intervention_verify::handler::{App, handle};
-use intervention_verify::store::{
-    InterventionStore, NotificationOutcome, StoreError, WriteOutcome, decision_expression,
-    read_item,
-};
+use intervention_verify::store::{decision_expression, read_item};
+use intervention_verify::testing::events::Event;
+use intervention_verify::testing::stores::StubStore;
+use intervention_verify::testing::{self, ready, tokens};
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
 fn main() {
     divan::main();
-}
-
-/// Builds the update exactly as the DynamoDB store does and answers with the
-/// item DynamoDB would return (ALL_NEW), mapped the same way. The item is
-/// handed in per iteration, outside the timing, as the SDK hands it over.
-struct NoRoundTrip {
-    item: std::cell::RefCell<Option<HashMap<String, AttributeValue>>>,
-}
-
-impl InterventionStore for NoRoundTrip {
-    async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
-        black_box(decision_expression(write)?);
-        let item = self.item.borrow_mut().take().unwrap_or_default();
-        read_item(item).map(WriteOutcome::Applied)
-    }
-    async fn mark_notification_read(
-        &self,
-        _: &str,
-        _: i64,
-        _: &str,
-    ) -> Result<NotificationOutcome, StoreError> {
-        Ok(NotificationOutcome::Marked)
-    }
 }
 
 fn stored_item() -> HashMap<String, AttributeValue> {
@@ -70,83 +42,52 @@ fn stored_item() -> HashMap<String, AttributeValue> {
     serde_dynamo::to_item(item).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The invocation payload API Gateway sends, with the headers a browser adds.
 fn event(alg: Algorithm) -> String {
     let access = tokens::sign(alg, &tokens::access_claims(42, &[1, 2, 3]));
-    json!({
-        "resource": "/interventions/v2/rs/{interventionId}/verify",
-        "path": "/interventions/v2/rs/3/verify",
-        "httpMethod": "PATCH",
-        "headers": {
-            "Authorization": format!("Bearer {access}"),
-            "x-session-token": tokens::session(42),
-            "content-type": "application/json",
-            "Host": "z52mnqg347.execute-api.eu-west-3.amazonaws.com",
-            "User-Agent": "Mozilla/5.0",
-            "X-Forwarded-For": "203.0.113.10",
-        },
-        "multiValueHeaders": {},
-        "pathParameters": {"interventionId": "3"},
-        "requestContext": {
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "httpMethod": "PATCH",
-            "resourcePath": "/interventions/v2/rs/{interventionId}/verify",
-            "path": "/main/interventions/v2/rs/3/verify",
-            "stage": "main",
-            "accountId": "123456789012",
-            "apiId": "z52mnqg347",
-            "identity": {"sourceIp": "203.0.113.10"}
-        },
-        "body": json!({"decisionComment": "Filters replaced, thank you.", "decision": 1}).to_string(),
-        "isBase64Encoded": false
-    })
-    .to_string()
+    Event::patch(3)
+        .tokens(&access, &tokens::session(42))
+        .header("content-type", "application/json")
+        .header("Host", "z52mnqg347.execute-api.eu-west-3.amazonaws.com")
+        .header("User-Agent", "Mozilla/5.0")
+        .header("X-Forwarded-For", "203.0.113.10")
+        .json(&json!({"decisionComment": "Filters replaced, thank you.", "decision": 1}))
+        .request_id("c6af9ac6-7b61-11e6-9a41-93e8deadbeef")
+        .to_json()
+        .to_string()
 }
 
 #[divan::bench(args = ["HS256", "RS256", "ES256", "EdDSA"])]
 fn request(bencher: Bencher, alg: &str) {
     let alg: Algorithm = alg.parse().unwrap_or_else(|e| panic!("{e}"));
-    let settings = AuthSettings {
-        access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-        access_jwks_url: None,
-        issuer: None,
-        audience: None,
-    };
+    // The update built as the DynamoDB store builds it, and the item DynamoDB
+    // returns (ALL_NEW) mapped the same way, handed in per iteration outside
+    // the timing, as the SDK hands it over.
     let app = App {
-        verifier: Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
-        store: NoRoundTrip {
-            item: std::cell::RefCell::new(None),
-        },
-        origins: AllowedOrigins::None,
         log_sink: |line| {
             black_box(line);
         },
+        ..testing::app(StubStore::returning_items(), AllowedOrigins::None)
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let payload = event(alg);
+    let run = |payload: &str| {
+        let event: ApiEvent = serde_json::from_str(payload).unwrap_or_else(|e| panic!("{e}"));
+        let (req, format) = into_request(event, Default::default());
+        let resp = rt.block_on(handle(&app, req));
+        serde_json::to_string(&format.respond(resp)).unwrap_or_default()
+    };
     // Once outside the timing: the request must succeed, or the figure lies.
     let stored = stored_item();
-    *app.store.item.borrow_mut() = Some(stored.clone());
-    let probe = rt.block_on(handle(
-        &app,
-        into_request(
-            serde_json::from_str::<ApiEvent>(&payload).unwrap_or_else(|e| panic!("{e}")),
-            Default::default(),
-        ),
-    ));
-    assert_eq!(probe.status(), 200);
+    app.store.set_item(stored.clone());
+    assert!(run(&payload).contains("\"statusCode\":200"));
     bencher
         .with_inputs(|| stored.clone())
         .bench_local_values(|item| {
-            *app.store.item.borrow_mut() = Some(item);
-            let event: ApiEvent =
-                serde_json::from_str(black_box(&payload)).unwrap_or_else(|e| panic!("{e}"));
-            let is_rest = event.is_rest();
-            let resp = rt.block_on(handle(&app, into_request(event, Default::default())));
-            serde_json::to_string(&ApiEvent::respond_with(is_rest, resp)).unwrap_or_default()
+            app.store.set_item(item);
+            run(black_box(&payload))
         });
 }
 
@@ -157,25 +98,8 @@ mod pieces {
     use intervention_verify::edge::{request as edge_request, response};
     use intervention_verify::telemetry::{RequestRecord, request_line};
 
-    /// Polls a future that cannot wait (keys in memory) to its end.
-    fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::pin!(f).poll(&mut cx) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("the verifier waited on something"),
-        }
-    }
-
-    fn verifier() -> Verifier {
-        Verifier::new(&AuthSettings {
-            access_jwks: Some(tokens::JWKS.to_owned()),
-            access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-            session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-            access_jwks_url: None,
-            issuer: None,
-            audience: None,
-        })
-        .unwrap_or_else(|e| panic!("{e}"))
+    fn verifier() -> intervention_verify::auth::Verifier {
+        testing::verifier(&testing::auth_settings())
     }
 
     #[divan::bench]
@@ -184,7 +108,7 @@ mod pieces {
         bencher.bench_local(|| {
             let e: ApiEvent =
                 serde_json::from_str(black_box(&payload)).unwrap_or_else(|e| panic!("{e}"));
-            into_request(e, Default::default())
+            into_request(e, Default::default()).0
         });
     }
 
@@ -206,11 +130,14 @@ mod pieces {
     fn validate_request(bencher: Bencher) {
         let payload = event(Algorithm::HS256);
         let e: ApiEvent = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{e}"));
-        let req = into_request(e, Default::default());
+        let (req, _) = into_request(e, Default::default());
         bencher.bench_local(|| {
             edge_request::check_content_type(black_box(&req)).ok();
             edge_request::check_size(&req).ok();
-            edge_request::parse_command(&req).ok()
+            let id = edge_request::parse_intervention_id(
+                edge_request::raw_intervention_id(&req).as_deref(),
+            );
+            edge_request::parse_command(&req, id).ok()
         });
     }
 
@@ -249,7 +176,7 @@ mod pieces {
         let intervention = read_item(stored_item()).unwrap_or_else(|e| panic!("{e}"));
         bencher.bench_local(|| {
             let resp = response::verified(black_box(&intervention));
-            serde_json::to_string(&ApiEvent::respond_with(true, resp)).unwrap_or_default()
+            serde_json::to_string(&ResponseFormat::Rest.respond(resp)).unwrap_or_default()
         });
     }
 

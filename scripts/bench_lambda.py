@@ -251,8 +251,9 @@ def main():
     try:
         ca, crt, key = make_certs(work)
         tls_port = start_tls_proxy(crt, key, port)
-        # Items: 1 first request + n warm + init runs (1 each) + round-trip probes.
-        rtt_ids = list(range(n + 2 * args.init_runs + 100, n + 2 * args.init_runs + 100 + n + 1))
+        # Items: 1 first request + n warm + init runs (2 configurations, 1
+        # each) + 101 raw round-trip probes, then the SDK round-trip probes.
+        rtt_ids = list(range(n + 2 * args.init_runs + 200, n + 2 * args.init_runs + 200 + n + 1))
         setup_tables(port, rtt_ids[-1])
 
         store_secret(port, SECRET_ID, SESSION_SECRET)
@@ -288,6 +289,11 @@ def main():
         assert statuses == {200}, f"not every decision applied: {statuses}"
         first = main_run["invocations"][0]["ms"]
         warm = [inv["ms"] for inv in main_run["invocations"][1:]]
+        # CPU per warm invocation, the whole process (user + system), against
+        # a bare lambda_runtime hello world on the same tokio runtime flavour.
+        cpu_us = (main_run["cpu_ms_end"] - main_run["cpu_ms_after_first"]) * 1000 / n
+        hello_run = harness(args.hello, [{"hello": "world"}] * (n + 1), {}, os.devnull)
+        hello_cpu_us = (hello_run["cpu_ms_end"] - hello_run["cpu_ms_after_first"]) * 1000 / n
 
         # Init, repeated, alternating production's configuration, keys from
         # the environment, and the hello world (same machine, same run).
@@ -355,6 +361,11 @@ def main():
             "engine_round_trip_raw_http_p50_ms": pct(rtt_plain, 50),
             "warm_p50_minus_round_trip_ms": pct(warm, 50) - sdk_rtt["p50_ms"],
             "peak_rss_kb": main_run["peak_rss_kb"],
+            "cpu_us_per_warm_invocation": cpu_us,
+            "hello_cpu_us_per_warm_invocation": hello_cpu_us,
+            "cpu_ratio_over_hello": cpu_us / hello_cpu_us,
+            "init_cpu_ms": main_run["cpu_ms_at_first_next"],
+            "first_invocation_cpu_ms": main_run["cpu_ms_after_first"] - main_run["cpu_ms_at_first_next"],
             "invocations": n,
         }
         first_med = statistics.median(firsts + [first])
@@ -376,6 +387,10 @@ def main():
             ("  (raw HTTP from Python, no TLS, for scale)", f"{pct(rtt_plain, 50):.2f} ms"),
             ("warm p50 minus round trip (target <= 0.5)", f"{pct(warm, 50) - sdk_rtt['p50_ms']:.2f} ms"),
             ("peak RSS after %d invocations (target <= 12 MB)" % n, f"{main_run['peak_rss_kb'] / 1024:.1f} MB"),
+            ("CPU per warm invocation, whole process (user + system)", f"{cpu_us:.0f} us"),
+            ("  hello world on the same runtime", f"{hello_cpu_us:.0f} us"),
+            ("  ratio (target <= 2.0)", f"{cpu_us / hello_cpu_us:.2f}"),
+            ("CPU of init / of the first invocation", f"{main_run['cpu_ms_at_first_next']:.2f} / {main_run['cpu_ms_after_first'] - main_run['cpu_ms_at_first_next']:.2f} ms"),
         ]
         width = max(len(r[0]) for r in rows)
         print("\n== cold start and latency (scripts/bench_lambda.py)")

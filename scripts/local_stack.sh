@@ -38,7 +38,7 @@ local_stack_start() {
   issuer_port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$work/issuer.log" | head -1)
   export ACCESS_TOKEN_JWKS_URL="http://127.0.0.1:${issuer_port}/jwks.json"
 
-  cargo build --quiet --bin dev-tokens
+  cargo build --quiet --features testing --bin dev-tokens
   eval "$("${CARGO_TARGET_DIR:-target}/debug/dev-tokens" --user 42 --orgs 1 --ttl "${TOKEN_TTL:-3600}" \
     --rsa-key tests/fixtures/keys/rsa.der --kid rsa-1)"
   # The function reads both secrets from where production keeps them.

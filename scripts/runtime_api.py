@@ -8,7 +8,10 @@ AWS_LAMBDA_RUNTIME_API pointing here, feeds it events, and measures it.
 Each line of --events is one invocation payload (JSON); with --repeat the
 last line is sent N more times (warm invocations). Prints one JSON report:
 init_ms (exec -> first `next`), each invocation's latency (event handed out
--> response received), the responses, and the process's peak RSS (VmHWM).
+-> response received), the responses, the process's peak RSS (VmHWM), and
+its CPU time (user + system, all threads, from /proc/PID/task/*/schedstat)
+when it first asks for an event, after the first invocation and at the end,
+each read while it waits in `next`, so a whole loop is counted.
 The binary's stdout goes to --stdout (default: discarded).
 """
 import argparse
@@ -30,6 +33,7 @@ class State:
         self.events = queue.Queue()
         self.responses = queue.Queue()
         self.first_next = None
+        self.nexts = 0
         self.handed_out = {}
         self.lock = threading.Lock()
 
@@ -57,6 +61,7 @@ def make_handler(state):
             with state.lock:
                 if state.first_next is None:
                     state.first_next = time.perf_counter()
+                state.nexts += 1
             payload = state.events.get()
             if payload is None:  # shutdown
                 return self._reply(500, b"{}")
@@ -98,6 +103,31 @@ def peak_rss_kb(pid):
     except OSError:
         pass
     return None
+
+
+def cpu_ns(pid):
+    """On-CPU time of every thread of `pid`, in nanoseconds (schedstat's
+    first field: exact, unlike /proc/PID/stat's 10 ms ticks)."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except OSError:
+        pass
+    return total
+
+
+def wait_for_next(state, count, timeout):
+    """Until the function has asked for its `count`-th event: it is idle."""
+    deadline = time.time() + timeout
+    while True:
+        with state.lock:
+            if state.nexts >= count:
+                return
+        if time.time() > deadline:
+            sys.exit("the function did not come back for the next event")
+        time.sleep(0.0001)
 
 
 def main():
@@ -148,8 +178,9 @@ def main():
                 time.sleep(0.0002)
             report["init_ms"] = (state.first_next - t0) * 1000
             report["first_next_epoch_us"] = report["exec_epoch_us"] + int((state.first_next - t0) * 1e6)
+            report["cpu_ms_at_first_next"] = cpu_ns(proc.pid) / 1e6
             schedule = events + [events[-1]] * args.repeat
-            for payload in schedule:
+            for n, payload in enumerate(schedule, start=1):
                 state.events.put(payload)
                 try:
                     kind, seconds, body = state.responses.get(timeout=args.timeout)
@@ -165,6 +196,11 @@ def main():
                     "statusCode": parsed.get("statusCode") if isinstance(parsed, dict) else None,
                     "body": parsed.get("body") if isinstance(parsed, dict) else body.decode(errors="replace"),
                 })
+                if n == 1:
+                    wait_for_next(state, 2, args.timeout)
+                    report["cpu_ms_after_first"] = cpu_ns(proc.pid) / 1e6
+            wait_for_next(state, len(schedule) + 1, args.timeout)
+            report["cpu_ms_end"] = cpu_ns(proc.pid) / 1e6
             report["peak_rss_kb"] = peak_rss_kb(proc.pid)
         finally:
             proc.terminate()

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::domain::Caller;
 use crate::keys::{self, Cached, FetchError, Fetched};
 
-/// Clock skew tolerated on `exp` and `nbf` (SPEC: at most 60 s).
+/// Clock skew tolerated on `exp` and `nbf` (docs/CONTRACT.md, "Tokens").
 pub const LEEWAY_SECS: u64 = 30;
 /// Larger tokens are refused before any decoding (API Gateway caps headers
 /// at 10 KiB anyway); a megabyte token costs nothing.

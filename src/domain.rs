@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Status codes of SPEC's lifecycle table.
+/// Status codes of the lifecycle (docs/CONTRACT.md, "Lifecycle and the decision").
 pub mod status {
     pub const PLANNED: i64 = 1;
     pub const IN_PROGRESS: i64 = 2;
@@ -141,7 +141,7 @@ pub const REFERENCE_FIELDS: [&str; 28] = [
     "createdAt",
 ];
 
-/// Why a decision cannot be applied, in the words of SPEC's 404/409 rules.
+/// Why a decision cannot be applied: the 404/409 rules of docs/CONTRACT.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// Missing, or owned by an organisation the caller does not act for.

@@ -5,7 +5,7 @@ use crate::auth::AuthError;
 use crate::domain::Refusal;
 use crate::store::StoreError;
 
-/// One offending input, named by a JSON pointer as SPEC asks
+/// One offending input, named by a JSON pointer (docs/CONTRACT.md, "Request rules")
 /// (`#/decisionComment`, `#/interventionId`, `#` for the whole body).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {

@@ -3,15 +3,16 @@
 use std::time::{Instant, SystemTime};
 
 use lambda_http::http::{Method, header};
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::auth::{AuthError, Verifier};
 use crate::config::AllowedOrigins;
-use crate::domain::{Intervention, Verdict, judge_refused_write, plan_decision};
+use crate::domain::{
+    Caller, Intervention, Verdict, VerifyCommand, judge_refused_write, plan_decision,
+};
 use crate::edge::lambda::ApiRequestId;
 use crate::edge::{cors, request, response};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::store::{InterventionStore, NotificationOutcome, StoreError, WriteOutcome};
 use crate::telemetry::{self, RequestRecord};
 
@@ -40,50 +41,55 @@ impl Success {
     }
 }
 
+/// What one request came to: the log line and the response read it.
+struct Outcome {
+    /// The decision asked for, once the body was read.
+    decision: Option<i64>,
+    result: Result<(Intervention, Success), ApiError>,
+}
+
+impl Outcome {
+    fn refused(err: impl Into<ApiError>) -> Self {
+        Outcome {
+            decision: None,
+            result: Err(err.into()),
+        }
+    }
+}
+
 /// Never fails: every error becomes a problem+json response here, so the
 /// runtime never turns one into a bare 500.
 pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
-    if req.method() == Method::OPTIONS {
+    // Parsed once: the log line carries it whatever the answer, and the
+    // request checks report it at their turn.
+    let intervention_id =
+        request::parse_intervention_id(request::raw_intervention_id(&req).as_deref());
+    let (resp, decision, outcome) = if req.method() == Method::OPTIONS {
         // Before every other check: no token, no storage.
         let (resp, outcome) = cors::options(&app.origins, req.headers());
-        (app.log_sink)(&telemetry::request_line(&RequestRecord {
-            request_id: &request_id,
-            intervention_id: None,
-            decision: None,
-            outcome: outcome.code(),
-            status: resp.status().as_u16(),
-            latency: started.elapsed(),
-        }));
-        return resp;
-    }
-    let mut decision = None;
-    let result = verify(app, &req, &request_id, &mut decision).await;
-    let (mut resp, outcome) = match &result {
-        Ok((intervention, success)) => (response::verified(intervention), success.code()),
-        Err(err) => {
-            if let ApiError::Store(e) = err {
-                tracing::error!(request_id = %request_id, error = %e, "store call failed");
-            } else if let ApiError::Unauthorized(e @ AuthError::KeysUnavailable(_)) = err {
-                tracing::error!(request_id = %request_id, reason = %e, "token keys unavailable");
-            } else if let ApiError::Unauthorized(e) = err {
-                tracing::info!(request_id = %request_id, reason = %e, "unauthenticated");
+        (resp, None, outcome.code())
+    } else {
+        let Outcome { decision, result } =
+            verify(app, &req, &request_id, intervention_id.clone()).await;
+        let (mut resp, outcome) = match &result {
+            Ok((intervention, success)) => (response::verified(intervention), success.code()),
+            Err(err) => {
+                log_error(err, &request_id);
+                response::problem(err, &request_id)
             }
-            (response::problem(err, &request_id), response::code(err))
-        }
+        };
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        cors::decorate(&app.origins, origin, resp.headers_mut());
+        (resp, decision, outcome)
     };
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
-    cors::decorate(&app.origins, origin, resp.headers_mut());
     (app.log_sink)(&telemetry::request_line(&RequestRecord {
         request_id: &request_id,
-        intervention_id: request::parse_intervention_id(
-            request::raw_intervention_id(&req).as_deref(),
-        )
-        .ok(),
+        intervention_id: intervention_id.ok(),
         decision,
         outcome,
         status: resp.status().as_u16(),
@@ -92,35 +98,67 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
     resp
 }
 
+/// Failures worth a line of their own besides the request line: the reason
+/// (never the token) of a 401, and the cause of a 5xx.
+fn log_error(err: &ApiError, request_id: &str) {
+    match err {
+        ApiError::Store(e) => tracing::error!(request_id, error = %e, "store call failed"),
+        ApiError::Unauthorized(e @ AuthError::KeysUnavailable(_)) => {
+            tracing::error!(request_id, reason = %e, "token keys unavailable");
+        }
+        ApiError::Unauthorized(e) => tracing::info!(request_id, reason = %e, "unauthenticated"),
+        _ => {}
+    }
+}
+
+/// The checks in the contract's order, then the decision.
 async fn verify<S: InterventionStore>(
     app: &App<S>,
     req: &Request,
     request_id: &str,
-    decision: &mut Option<i64>,
-) -> Result<(Intervention, Success), ApiError> {
+    intervention_id: Result<i64, FieldError>,
+) -> Outcome {
     if req.method() != Method::PATCH {
-        return Err(ApiError::MethodNotAllowed);
+        return Outcome::refused(ApiError::MethodNotAllowed);
     }
-    let caller = app
+    let caller = match app
         .verifier
         .authenticate(
             request::header(req, "authorization"),
             request::header(req, "x-session-token"),
         )
-        .await?;
+        .await
+    {
+        Ok(caller) => caller,
+        Err(e) => return Outcome::refused(e),
+    };
     if !caller.may_verify() {
-        return Err(ApiError::InsufficientScope);
+        return Outcome::refused(ApiError::InsufficientScope);
     }
-    request::check_content_type(req)?;
-    request::check_size(req)?;
-    let command = request::parse_command(req)?;
-    *decision = Some(command.decision.code());
+    let command = match request::check_content_type(req)
+        .and_then(|()| request::check_size(req))
+        .and_then(|()| request::parse_command(req, intervention_id))
+    {
+        Ok(command) => command,
+        Err(e) => return Outcome::refused(e),
+    };
+    Outcome {
+        decision: Some(command.decision.code()),
+        result: decide(app, &caller, &command, request_id).await,
+    }
+}
 
+async fn decide<S: InterventionStore>(
+    app: &App<S>,
+    caller: &Caller,
+    command: &VerifyCommand,
+    request_id: &str,
+) -> Result<(Intervention, Success), ApiError> {
     let now = telemetry::iso_millis(SystemTime::now());
-    let write = plan_decision(&caller, &command, &now);
+    let write = plan_decision(caller, command, &now);
     let (intervention, success) = match app.store.apply_decision(&write).await? {
         WriteOutcome::Applied(i) => (i, Success::Applied),
-        WriteOutcome::Refused(current) => match judge_refused_write(current, &caller, &command) {
+        WriteOutcome::Refused(current) => match judge_refused_write(current, caller, command) {
             Verdict::Replay(i) => (*i, Success::Replayed),
             Verdict::Refused(r) => return Err(r.into()),
         },
@@ -149,12 +187,6 @@ async fn verify<S: InterventionStore>(
 /// API Gateway's request id, else the Lambda invocation's.
 fn request_id(req: &Request) -> String {
     if let Some(ApiRequestId(id)) = req.extensions().get::<ApiRequestId>() {
-        return id.clone();
-    }
-    // A request built by lambda_http itself (as the handler tests do).
-    if let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref()
-        && let Some(id) = &ctx.request_id
-    {
         return id.clone();
     }
     req.lambda_context_ref()

@@ -16,7 +16,5 @@ pub mod keys;
 pub mod store;
 pub mod telemetry;
 
-/// Token minting shared with the integration tests and benches.
-#[cfg(test)]
-#[path = "../tests/common/tokens.rs"]
-mod test_tokens;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

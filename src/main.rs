@@ -69,9 +69,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<ApiEvent>| {
         let app = &app;
         async move {
-            let is_rest = event.payload.is_rest();
-            let req = into_request(event.payload, event.context);
-            Ok::<ApiResponse, Error>(ApiEvent::respond_with(is_rest, handle(app, req).await))
+            let (req, format) = into_request(event.payload, event.context);
+            Ok::<ApiResponse, Error>(format.respond(handle(app, req).await))
         }
     }))
     .await

@@ -1,34 +1,18 @@
-//! Token rules. The attack catalogue (issue 4) runs through the whole handler
+//! Token rules. The attack catalogue runs through the whole handler
 //! in `handler::tests`; here each rule is checked on the verifier alone.
 
-use crate::test_tokens as tokens;
+use crate::testing::{ready, tokens};
 
 use super::*;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 
 fn settings() -> AuthSettings {
-    AuthSettings {
-        access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-        access_jwks_url: None,
-        issuer: None,
-        audience: None,
-    }
+    crate::testing::auth_settings()
 }
 
 fn verifier(s: &AuthSettings) -> Verifier {
-    Verifier::new(s).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Static keys never wait, so one poll finishes the check.
-fn ready<T>(f: impl Future<Output = T>) -> T {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::pin::pin!(f).poll(&mut cx) {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => panic!("the verifier waited on something"),
-    }
+    crate::testing::verifier(s)
 }
 
 fn auth(v: &Verifier, access: &str, session: &str) -> Result<Caller, AuthError> {
@@ -329,7 +313,7 @@ fn session_token_rules() {
 
 #[test]
 fn reference_example_session_token_is_expired() {
-    // The API reference's example: valid shape, HS256, long expired.
+    // The API reference's example session token: valid shape, HS256, long expired.
     let v = verifier(&settings());
     let example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VySWQiOiIxMjM0NTY3ODkwIiwic2Vzc2lvbklkIjoiYWJjZGVmMTIzNDU2IiwiaWF0IjoxNjA1MDk3ODk5LCJleHAiOjE2MDUxODQyOTl9.4XRQ1iXDyvEj5LgPZHbmTmzOZs98M3YPOzgf3MhxjaI";
     let r = auth(&v, &tokens::access(1234567890, &[1]), example);

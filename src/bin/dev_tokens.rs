@@ -10,9 +10,9 @@
 //! assignments ACCESS_TOKEN=… and SESSION_TOKEN=….
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use intervention_verify::testing::tokens;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
 struct Args {
@@ -56,59 +56,39 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn secret(name: &str) -> Result<EncodingKey, String> {
+fn secret(name: &str) -> Result<String, String> {
     std::env::var(name)
         .ok()
         .filter(|s| !s.is_empty())
-        .map(|s| EncodingKey::from_secret(s.as_bytes()))
         .ok_or(format!("{name} is not set"))
 }
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs() as i64;
-    let header = Header::new(Algorithm::HS256);
-    let access = json!({
-        "sub": args.user.to_string(),
-        "organizationIds": args.orgs,
-        "scope": args.scope,
-        "iat": now,
-        "exp": now + args.ttl,
-    });
-    let mut claims = access;
+    // The claims the test kit signs, so local tokens are what tests use.
+    let mut claims = tokens::access_claims_for(args.user, &args.orgs, &args.scope, args.ttl);
     if let Ok(iss) = std::env::var("ACCESS_TOKEN_ISSUER") {
         claims["iss"] = json!(iss);
     }
     if let Ok(aud) = std::env::var("ACCESS_TOKEN_AUDIENCE") {
         claims["aud"] = json!(aud);
     }
-    let session = json!({
-        "userId": args.user.to_string(),
-        "sessionId": format!("dev-session-{}", args.user),
-        "iat": now,
-        "exp": now + args.ttl,
-    });
-    let sign = |claims, key: &EncodingKey| encode(&header, claims, key).map_err(|e| e.to_string());
+    let session =
+        tokens::session_claims_for(args.user, &format!("dev-session-{}", args.user), args.ttl);
     let access = match (&args.rsa_key, &args.kid) {
         (Some(path), Some(kid)) => {
-            // PKCS#1 DER: PEM parsing would add a feature to the function's
-            // own dependency for the sake of a dev tool.
             let der = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-            let key = EncodingKey::from_rsa_der(&der);
             let mut rs256 = Header::new(Algorithm::RS256);
             rs256.kid = Some(kid.clone());
-            encode(&rs256, &claims, &key).map_err(|e| e.to_string())?
+            tokens::sign_with(&rs256, &claims, &EncodingKey::from_rsa_der(&der))
         }
-        (None, None) => sign(&claims, &secret("ACCESS_TOKEN_SECRET")?)?,
+        (None, None) => tokens::hs256(&claims, secret("ACCESS_TOKEN_SECRET")?.as_bytes()),
         _ => return Err("--rsa-key and --kid go together".into()),
     };
     println!("ACCESS_TOKEN={access}");
     println!(
         "SESSION_TOKEN={}",
-        sign(&session, &secret("SESSION_TOKEN_SECRET")?)?
+        tokens::hs256(&session, secret("SESSION_TOKEN_SECRET")?.as_bytes())
     );
     Ok(())
 }

@@ -12,8 +12,6 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
-use lambda_http::aws_lambda_events::encodings::Body as EventBody;
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde::{Deserialize, Deserializer};
@@ -81,42 +79,63 @@ impl ApiEvent {
     pub fn is_rest(&self) -> bool {
         self.version.as_deref() != Some("2.0")
     }
+}
 
-    /// Converts `resp` into the response format this event's source expects.
-    pub fn respond_with(is_rest: bool, resp: Response<Body>) -> ApiResponse {
+/// The response format of the event that asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// REST API proxy integration (payload 1.0): what production sends.
+    Rest,
+    /// HTTP API (payload 2.0): what `cargo lambda watch` sends.
+    HttpApi,
+}
+
+impl ResponseFormat {
+    /// `resp` as the runtime hands it back to API Gateway.
+    pub fn respond(self, resp: Response<Body>) -> ApiResponse {
         let (parts, body) = resp.into_parts();
-        let body = match body {
-            Body::Empty => None,
-            Body::Text(t) => Some(EventBody::Text(t)),
-            Body::Binary(b) => Some(EventBody::Binary(b)),
-            _ => None,
+        let (body, is_base64_encoded) = match body {
+            Body::Text(t) => (Some(t), false),
+            Body::Binary(b) => (
+                Some(base64::engine::general_purpose::STANDARD.encode(b)),
+                true,
+            ),
+            _ => (None, false),
         };
-        let status_code = i64::from(parts.status.as_u16());
-        let is_base64_encoded = matches!(body, Some(EventBody::Binary(_)));
-        if is_rest {
-            let mut out = ApiGatewayProxyResponse::default();
-            out.status_code = status_code;
-            out.is_base64_encoded = is_base64_encoded;
-            out.headers = parts.headers;
-            out.body = body;
-            ApiResponse::Rest(out)
-        } else {
-            let mut out = ApiGatewayV2httpResponse::default();
-            out.status_code = status_code;
-            out.is_base64_encoded = is_base64_encoded;
-            out.headers = parts.headers;
-            out.body = body;
-            ApiResponse::Http(out)
+        ApiResponse {
+            status_code: parts.status.as_u16(),
+            headers: parts.headers,
+            multi_value_headers: (self == ResponseFormat::Rest).then_some(EmptyMap {}),
+            body,
+            is_base64_encoded,
         }
     }
 }
 
-/// The response in the format of the event that asked.
+/// The proxy response, in the shape both payload versions accept.
 #[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-pub enum ApiResponse {
-    Rest(ApiGatewayProxyResponse),
-    Http(ApiGatewayV2httpResponse),
+#[serde(rename_all = "camelCase")]
+pub struct ApiResponse {
+    status_code: u16,
+    #[serde(serialize_with = "header_values")]
+    headers: HeaderMap,
+    /// REST only: every header is single-valued here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_value_headers: Option<EmptyMap>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    is_base64_encoded: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct EmptyMap {}
+
+fn header_values<S: serde::Serializer>(headers: &HeaderMap, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or_default())),
+    )
 }
 
 fn header_map(single: HashMap<String, String>, multi: HashMap<String, Vec<String>>) -> HeaderMap {
@@ -143,7 +162,8 @@ fn header_map(single: HashMap<String, String>, multi: HashMap<String, Vec<String
     headers
 }
 
-pub fn into_request(event: ApiEvent, context: Context) -> Request {
+/// The request the handler sees, and the format its response must take.
+pub fn into_request(event: ApiEvent, context: Context) -> (Request, ResponseFormat) {
     let rest = event.is_rest();
     let mut undecodable = false;
     let body = match event.body {
@@ -184,9 +204,16 @@ pub fn into_request(event: ApiEvent, context: Context) -> Request {
     if let Some(id) = event.request_context.request_id {
         req.extensions_mut().insert(ApiRequestId(id));
     }
-    req.with_raw_http_path(path)
+    let req = req
+        .with_raw_http_path(path)
         .with_path_parameters(event.path_parameters)
-        .with_lambda_context(context)
+        .with_lambda_context(context);
+    let format = if rest {
+        ResponseFormat::Rest
+    } else {
+        ResponseFormat::HttpApi
+    };
+    (req, format)
 }
 
 #[cfg(test)]
@@ -211,7 +238,8 @@ mod tests {
             "isBase64Encoded": false
         }));
         assert!(e.is_rest());
-        let req = into_request(e, Context::default());
+        let (req, format) = into_request(e, Context::default());
+        assert_eq!(format, ResponseFormat::Rest);
         assert_eq!(req.method(), Method::PATCH);
         assert_eq!(
             req.headers().get("content-type").map(|v| v.as_bytes()),
@@ -248,7 +276,8 @@ mod tests {
             "body": "e30="
         }));
         assert!(!e.is_rest());
-        let req = into_request(e, Context::default());
+        let (req, format) = into_request(e, Context::default());
+        assert_eq!(format, ResponseFormat::HttpApi);
         assert_eq!(
             req.method(),
             Method::PATCH,
@@ -268,7 +297,7 @@ mod tests {
             "isBase64Encoded": null,
             "body": null
         }));
-        let req = into_request(e, Context::default());
+        let (req, _) = into_request(e, Context::default());
         assert_ne!(req.method(), Method::PATCH);
         assert!(req.headers().is_empty());
         assert!(matches!(req.body(), Body::Empty));
@@ -279,15 +308,29 @@ mod tests {
         let resp = || {
             let mut r = Response::new(Body::Text("{}".into()));
             *r.status_mut() = lambda_http::http::StatusCode::CONFLICT;
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("application/problem+json"),
+            );
             r
         };
-        let rest = serde_json::to_value(ApiEvent::respond_with(true, resp()))?;
+        let rest = serde_json::to_value(ResponseFormat::Rest.respond(resp()))?;
         assert_eq!(rest["statusCode"], 409);
+        assert_eq!(rest["headers"]["content-type"], "application/problem+json");
         assert!(rest.get("multiValueHeaders").is_some());
         assert!(rest.get("cookies").is_none());
-        let http = serde_json::to_value(ApiEvent::respond_with(false, resp()))?;
+        assert_eq!(rest["isBase64Encoded"], false);
+        let http = serde_json::to_value(ResponseFormat::HttpApi.respond(resp()))?;
         assert_eq!(http["statusCode"], 409);
         assert_eq!(http["body"], "{}");
+        assert!(http.get("multiValueHeaders").is_none());
+        let mut binary = Response::new(Body::Binary(b"{}".to_vec()));
+        *binary.status_mut() = lambda_http::http::StatusCode::OK;
+        let b = serde_json::to_value(ResponseFormat::Rest.respond(binary))?;
+        assert_eq!(
+            (b["body"].as_str(), b["isBase64Encoded"].as_bool()),
+            (Some("e30="), Some(true))
+        );
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! API Gateway request → validated command. Checks run in SPEC's order; the
+//! API Gateway request → validated command. Checks run in the contract's
+//! order (docs/CONTRACT.md, "Request rules"); the
 //! caller's tokens are checked by the handler before anything here.
 
 use lambda_http::{Body, Request, RequestExt};
@@ -12,13 +13,13 @@ pub const MAX_COMMENT_UNITS: usize = 2500;
 pub const MAX_NOTIFICATION_ID_UNITS: usize = 256;
 /// 2^53 - 1: the ids the JavaScript clients can represent exactly.
 pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
-/// The resource this function serves, as API Gateway and the reference write it.
+/// The resource this function serves, as API Gateway and the API reference write it.
 pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
 const ROUTE_PREFIX: &str = "/interventions/v2/rs/";
 const ROUTE_SUFFIX: &str = "/verify";
 
 /// Marks a request whose base64 body could not be decoded: it reaches the
-/// body check as a 400, in SPEC's order, instead of failing the invocation.
+/// body check as a 400, in the contract's order, instead of failing the invocation.
 #[derive(Debug, Clone, Copy)]
 pub struct UndecodableBody;
 
@@ -53,10 +54,14 @@ pub fn check_size(req: &Request) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The path id and the body, every offending field reported at once.
-pub fn parse_command(req: &Request) -> Result<VerifyCommand, ApiError> {
+/// The path id (parsed by the caller, once) and the body, every offending
+/// field reported at once.
+pub fn parse_command(
+    req: &Request,
+    intervention_id: Result<i64, FieldError>,
+) -> Result<VerifyCommand, ApiError> {
     let mut errors = Vec::new();
-    let id = parse_intervention_id(raw_intervention_id(req).as_deref()).map_err(|e| errors.push(e));
+    let id = intervention_id.map_err(|e| errors.push(e));
     let body = if req.extensions().get::<UndecodableBody>().is_some() {
         Err(vec![FieldError::new("#", "The body is not valid base64.")])
     } else {
@@ -64,11 +69,11 @@ pub fn parse_command(req: &Request) -> Result<VerifyCommand, ApiError> {
     }
     .map_err(|mut e| errors.append(&mut e));
     match (id, body) {
-        (Ok(intervention_id), Ok((decision, comment, notification_id))) => Ok(VerifyCommand {
+        (Ok(intervention_id), Ok(body)) => Ok(VerifyCommand {
             intervention_id,
-            decision,
-            comment,
-            notification_id,
+            decision: body.decision,
+            comment: body.comment,
+            notification_id: body.notification_id,
         }),
         _ => Err(ApiError::Invalid(errors)),
     }
@@ -116,29 +121,51 @@ pub fn parse_intervention_id(raw: Option<&str>) -> Result<i64, FieldError> {
         })
 }
 
-type Body3 = (Decision, String, Option<String>);
+/// The body's fields, once valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DecisionBody {
+    decision: Decision,
+    comment: String,
+    notification_id: Option<String>,
+}
 
-fn parse_body(bytes: &[u8]) -> Result<Body3, Vec<FieldError>> {
+/// A string field of at most `max_units` UTF-16 units (as the JavaScript
+/// clients count); `null` counts as absent.
+fn bounded_string(
+    value: Option<Value>,
+    pointer: &'static str,
+    name: &str,
+    max_units: usize,
+) -> Result<Option<String>, FieldError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if utf16_len(&s) <= max_units => Ok(Some(s)),
+        Some(Value::String(_)) => Err(FieldError::new(
+            pointer,
+            format!("{name} must be at most {max_units} characters."),
+        )),
+        Some(_) => Err(FieldError::new(
+            pointer,
+            format!("{name} must be a string."),
+        )),
+    }
+}
+
+fn parse_body(bytes: &[u8]) -> Result<DecisionBody, Vec<FieldError>> {
     let not_object = || vec![FieldError::new("#", "The body must be a JSON object.")];
     let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(bytes) else {
         return Err(not_object());
     };
     let mut errors = Vec::new();
-    let comment = match fields.remove("decisionComment") {
-        None | Some(Value::Null) => Err(FieldError::new(
-            "#/decisionComment",
-            "decisionComment is required.",
-        )),
-        Some(Value::String(s)) if utf16_len(&s) <= MAX_COMMENT_UNITS => Ok(s),
-        Some(Value::String(_)) => Err(FieldError::new(
-            "#/decisionComment",
-            "decisionComment must be at most 2500 characters.",
-        )),
-        Some(_) => Err(FieldError::new(
-            "#/decisionComment",
-            "decisionComment must be a string.",
-        )),
-    }
+    let comment = bounded_string(
+        fields.remove("decisionComment"),
+        "#/decisionComment",
+        "decisionComment",
+        MAX_COMMENT_UNITS,
+    )
+    .and_then(|c| {
+        c.ok_or_else(|| FieldError::new("#/decisionComment", "decisionComment is required."))
+    })
     .map_err(|e| errors.push(e));
     let decision = match fields.get("decision") {
         None | Some(Value::Null) => Err(FieldError::new("#/decision", "decision is required.")),
@@ -157,21 +184,19 @@ fn parse_body(bytes: &[u8]) -> Result<Body3, Vec<FieldError>> {
         )),
     }
     .map_err(|e| errors.push(e));
-    let notification_id = match fields.remove("notificationId") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if utf16_len(&s) <= MAX_NOTIFICATION_ID_UNITS => Ok(Some(s)),
-        Some(Value::String(_)) => Err(FieldError::new(
-            "#/notificationId",
-            "notificationId must be at most 256 characters.",
-        )),
-        Some(_) => Err(FieldError::new(
-            "#/notificationId",
-            "notificationId must be a string.",
-        )),
-    }
+    let notification_id = bounded_string(
+        fields.remove("notificationId"),
+        "#/notificationId",
+        "notificationId",
+        MAX_NOTIFICATION_ID_UNITS,
+    )
     .map_err(|e| errors.push(e));
     match (decision, comment, notification_id) {
-        (Ok(d), Ok(c), Ok(n)) => Ok((d, c, n)),
+        (Ok(decision), Ok(comment), Ok(notification_id)) => Ok(DecisionBody {
+            decision,
+            comment,
+            notification_id,
+        }),
         _ => Err(errors),
     }
 }
@@ -217,17 +242,22 @@ mod tests {
     #[test]
     fn valid_bodies() {
         let ok = |v: serde_json::Value| parse_body(v.to_string().as_bytes());
+        let body = |decision, comment: &str, notification_id: Option<&str>| DecisionBody {
+            decision,
+            comment: comment.into(),
+            notification_id: notification_id.map(Into::into),
+        };
         assert_eq!(
             ok(json!({"decisionComment": "", "decision": 1})).ok(),
-            Some((Decision::Accept, String::new(), None))
+            Some(body(Decision::Accept, "", None))
         );
         assert_eq!(
             ok(json!({"decisionComment": "x", "decision": 2.0, "notificationId": null, "extra": [1]})).ok(),
-            Some((Decision::Reject, "x".into(), None))
+            Some(body(Decision::Reject, "x", None))
         );
         assert_eq!(
             ok(json!({"decisionComment": "x", "decision": 1, "notificationId": "n-1"})).ok(),
-            Some((Decision::Accept, "x".into(), Some("n-1".into())))
+            Some(body(Decision::Accept, "x", Some("n-1")))
         );
         assert!(parse_body(br#"{"decisionComment":"x","decision":1e0}"#).is_ok());
     }

@@ -1,102 +1,154 @@
 //! Outcome or error → HTTP response. The one place a status code is chosen.
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use std::borrow::Cow;
+
+use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::auth::{AuthError, TokenKind};
 use crate::domain::{Intervention, Refusal};
 use crate::error::{ApiError, FieldError};
+use crate::store::StoreError;
 
-/// Seconds a client should wait after a 503.
+/// Seconds a client should wait after a 503 from DynamoDB trouble.
 pub const RETRY_AFTER_SECS: &str = "1";
+/// After a 503 for keys never obtained: they are fetched again at most this
+/// often (docs/CONTRACT.md, "Keys and secrets rotate").
+pub const KEYS_RETRY_AFTER_SECS: &str = "5";
 
-/// The stable `code` of an error, for clients and the log line.
-pub fn code(err: &ApiError) -> &'static str {
-    match err {
-        ApiError::MethodNotAllowed => "method_not_allowed",
-        ApiError::Unauthorized(AuthError::Missing(TokenKind::Access)) => "missing_access_token",
-        ApiError::Unauthorized(AuthError::Missing(TokenKind::Session)) => "missing_session_token",
-        ApiError::Unauthorized(AuthError::Invalid {
-            kind: TokenKind::Access,
-            ..
-        }) => "invalid_access_token",
-        ApiError::Unauthorized(AuthError::Invalid {
-            kind: TokenKind::Session,
-            ..
-        }) => "invalid_session_token",
-        ApiError::Unauthorized(AuthError::UserMismatch) => "session_user_mismatch",
-        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => "service_unavailable",
-        ApiError::InsufficientScope => "insufficient_scope",
-        ApiError::UnsupportedMediaType => "unsupported_media_type",
-        ApiError::PayloadTooLarge => "payload_too_large",
-        ApiError::Invalid(_) => "invalid_request",
-        ApiError::Refused(r) => r.code(),
-        ApiError::Store(crate::store::StoreError::Unavailable(_)) => "service_unavailable",
-        ApiError::Store(crate::store::StoreError::Internal(_)) => "internal_error",
+/// How one error is answered: everything about it in one place, so a new
+/// variant is one arm of [`describe`].
+pub struct Answer {
+    pub status: StatusCode,
+    /// The stable `code`, for clients and the log line.
+    pub code: &'static str,
+    pub detail: Cow<'static, str>,
+    /// A header the status calls for (`Allow`, `WWW-Authenticate`, `Retry-After`).
+    pub header: Option<(HeaderName, &'static str)>,
+}
+
+fn answer(
+    status: StatusCode,
+    code: &'static str,
+    detail: impl Into<Cow<'static, str>>,
+    header: Option<(HeaderName, &'static str)>,
+) -> Answer {
+    Answer {
+        status,
+        code,
+        detail: detail.into(),
+        header,
     }
 }
 
-pub fn status(err: &ApiError) -> StatusCode {
-    match err {
-        ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        ApiError::InsufficientScope => StatusCode::FORBIDDEN,
-        ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-        ApiError::Refused(Refusal::NotFound) => StatusCode::NOT_FOUND,
-        ApiError::Refused(_) => StatusCode::CONFLICT,
-        ApiError::Store(crate::store::StoreError::Unavailable(_)) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        ApiError::Store(crate::store::StoreError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
+const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
-fn detail(err: &ApiError) -> String {
+/// Error → status, code, detail and header: the one table.
+pub fn describe(err: &ApiError) -> Answer {
+    use StatusCode as S;
     let status_text = |s: Option<i64>| s.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+    let www = |v| Some((header::WWW_AUTHENTICATE, v));
     match err {
-        ApiError::MethodNotAllowed => "Only PATCH is allowed on this resource.".into(),
-        ApiError::Unauthorized(AuthError::Missing(kind)) => {
-            format!("The {} is missing.", kind.name())
+        ApiError::MethodNotAllowed => answer(
+            S::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Only PATCH is allowed on this resource.",
+            Some((header::ALLOW, crate::edge::cors::ALLOW)),
+        ),
+        ApiError::Unauthorized(AuthError::Missing(kind)) => answer(
+            S::UNAUTHORIZED,
+            match kind {
+                TokenKind::Access => "missing_access_token",
+                TokenKind::Session => "missing_session_token",
+            },
+            format!("The {} is missing.", kind.name()),
+            www("Bearer"),
+        ),
+        ApiError::Unauthorized(AuthError::Invalid { kind, .. }) => answer(
+            S::UNAUTHORIZED,
+            match kind {
+                TokenKind::Access => "invalid_access_token",
+                TokenKind::Session => "invalid_session_token",
+            },
+            format!("The {} is invalid or expired.", kind.name()),
+            www(INVALID_TOKEN),
+        ),
+        ApiError::Unauthorized(AuthError::UserMismatch) => answer(
+            S::UNAUTHORIZED,
+            "session_user_mismatch",
+            "The session token does not belong to the access token's user.",
+            www(INVALID_TOKEN),
+        ),
+        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => answer(
+            S::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable; retry shortly.",
+            Some((header::RETRY_AFTER, KEYS_RETRY_AFTER_SECS)),
+        ),
+        ApiError::InsufficientScope => answer(
+            S::FORBIDDEN,
+            "insufficient_scope",
+            "The access token lacks the interventions:verify scope.",
+            www("Bearer error=\"insufficient_scope\", scope=\"interventions:verify\""),
+        ),
+        ApiError::UnsupportedMediaType => answer(
+            S::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The content-type must be application/json.",
+            None,
+        ),
+        ApiError::PayloadTooLarge => answer(
+            S::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The body must be at most 65536 bytes.",
+            None,
+        ),
+        ApiError::Invalid(_) => answer(
+            S::BAD_REQUEST,
+            "invalid_request",
+            "The request has invalid fields; see errors.",
+            None,
+        ),
+        ApiError::Refused(r @ Refusal::NotFound) => {
+            answer(S::NOT_FOUND, r.code(), "No such intervention.", None)
         }
-        ApiError::Unauthorized(AuthError::Invalid { kind, .. }) => {
-            format!("The {} is invalid or expired.", kind.name())
-        }
-        ApiError::Unauthorized(AuthError::UserMismatch) => {
-            "The session token does not belong to the access token's user.".into()
-        }
-        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => {
-            "The service is temporarily unavailable; retry shortly.".into()
-        }
-        ApiError::InsufficientScope => {
-            "The access token lacks the interventions:verify scope.".into()
-        }
-        ApiError::UnsupportedMediaType => "The content-type must be application/json.".into(),
-        ApiError::PayloadTooLarge => "The body must be at most 65536 bytes.".into(),
-        ApiError::Invalid(_) => "The request has invalid fields; see errors.".into(),
-        ApiError::Refused(Refusal::NotFound) => "No such intervention.".into(),
-        ApiError::Refused(Refusal::Archived { status }) => {
+        ApiError::Refused(r @ Refusal::Archived { status }) => answer(
+            S::CONFLICT,
+            r.code(),
             format!(
                 "The intervention is archived (status {}).",
                 status_text(*status)
-            )
-        }
-        ApiError::Refused(Refusal::AlreadyVerified { status }) => {
-            format!("The intervention was already verified (status {status}).")
-        }
-        ApiError::Refused(Refusal::NotAwaitingVerification { status }) => format!(
-            "The intervention is not awaiting verification (status {}; expected 3).",
-            status_text(*status)
+            ),
+            None,
         ),
-        ApiError::Store(crate::store::StoreError::Unavailable(_)) => {
-            "The service is temporarily unavailable; retry shortly.".into()
-        }
-        ApiError::Store(crate::store::StoreError::Internal(_)) => {
-            "An internal error occurred.".into()
-        }
+        ApiError::Refused(r @ Refusal::AlreadyVerified { status }) => answer(
+            S::CONFLICT,
+            r.code(),
+            format!("The intervention was already verified (status {status})."),
+            None,
+        ),
+        ApiError::Refused(r @ Refusal::NotAwaitingVerification { status }) => answer(
+            S::CONFLICT,
+            r.code(),
+            format!(
+                "The intervention is not awaiting verification (status {}; expected 3).",
+                status_text(*status)
+            ),
+            None,
+        ),
+        ApiError::Store(StoreError::Unavailable(_)) => answer(
+            S::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable; retry shortly.",
+            Some((header::RETRY_AFTER, RETRY_AFTER_SECS)),
+        ),
+        ApiError::Store(StoreError::Internal(_)) => answer(
+            S::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "An internal error occurred.",
+            None,
+        ),
     }
 }
 
@@ -107,67 +159,34 @@ struct Problem<'a> {
     kind: &'static str,
     title: &'a str,
     status: u16,
-    detail: String,
+    detail: &'a str,
     code: &'static str,
     request_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
 }
 
-/// RFC 9457 problem+json for `err`, with the headers its status calls for.
-pub fn problem(err: &ApiError, request_id: &str) -> Response<Body> {
-    let status = status(err);
+/// RFC 9457 problem+json for `err`, and its code for the log line.
+pub fn problem(err: &ApiError, request_id: &str) -> (Response<Body>, &'static str) {
+    let a = describe(err);
     let body = Problem {
         kind: "about:blank",
-        title: status.canonical_reason().unwrap_or("Error"),
-        status: status.as_u16(),
-        detail: detail(err),
-        code: code(err),
+        title: a.status.canonical_reason().unwrap_or("Error"),
+        status: a.status.as_u16(),
+        detail: &a.detail,
+        code: a.code,
         request_id,
         errors: match err {
             ApiError::Invalid(e) => Some(e),
             _ => None,
         },
     };
-    let mut resp = json_response(status, "application/problem+json", &body);
-    let headers = resp.headers_mut();
-    match err {
-        ApiError::MethodNotAllowed => {
-            headers.insert(
-                header::ALLOW,
-                HeaderValue::from_static(crate::edge::cors::ALLOW),
-            );
-        }
-        ApiError::Unauthorized(AuthError::Missing(_)) => {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        // Keys never obtained are fetched again at most every 5 s.
-        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        ApiError::Store(crate::store::StoreError::Unavailable(_)) => {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
-        }
-        ApiError::Unauthorized(_) => {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-        }
-        ApiError::InsufficientScope => {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(
-                    "Bearer error=\"insufficient_scope\", scope=\"interventions:verify\"",
-                ),
-            );
-        }
-        _ => {}
+    let mut resp = json_response(a.status, "application/problem+json", &body);
+    if let Some((name, value)) = a.header {
+        resp.headers_mut()
+            .insert(name, HeaderValue::from_static(value));
     }
-    resp
+    (resp, a.code)
 }
 
 #[derive(Serialize)]
@@ -175,7 +194,8 @@ struct Data<'a> {
     data: &'a Intervention,
 }
 
-/// 200 with `{"data": {...}}`: the 28 fields in the reference's order.
+/// 200 with `{"data": {...}}`: the 28 fields in the API reference's order
+/// (docs/CONTRACT.md, "Responses").
 pub fn verified(intervention: &Intervention) -> Response<Body> {
     json_response(
         StatusCode::OK,

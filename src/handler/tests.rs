@@ -3,151 +3,48 @@
 //! storage or where a store failure is simulated. Decisions against a real
 //! engine are in `tests/`.
 
-use crate::test_tokens as tokens;
+use crate::testing::events::Event;
+use crate::testing::stores::StubStore;
+use crate::testing::{self, tokens};
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
-use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext;
-use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::auth::{AuthSettings, SecretSource};
-use crate::domain::{DecisionWrite, Intervention};
+use crate::domain::Intervention;
 use crate::store::{NotificationOutcome, StoreError, WriteOutcome};
-
-/// What the handler asked of storage, and what storage answers.
-#[derive(Default)]
-struct RecordingStore {
-    writes: RefCell<Vec<DecisionWrite>>,
-    notifications: RefCell<Vec<(String, i64)>>,
-    answer: RefCell<Option<Result<WriteOutcome, StoreError>>>,
-    notification_answer: RefCell<Option<Result<NotificationOutcome, StoreError>>>,
-}
-
-impl RecordingStore {
-    fn answering(answer: Result<WriteOutcome, StoreError>) -> Self {
-        let s = Self::default();
-        *s.answer.borrow_mut() = Some(answer);
-        s
-    }
-    fn untouched(&self) -> bool {
-        self.writes.borrow().is_empty() && self.notifications.borrow().is_empty()
-    }
-}
-
-impl InterventionStore for RecordingStore {
-    async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
-        self.writes.borrow_mut().push(write.clone());
-        self.answer
-            .borrow_mut()
-            .take()
-            .unwrap_or(Err(StoreError::Internal("no answer scripted".into())))
-    }
-
-    async fn mark_notification_read(
-        &self,
-        id: &str,
-        user: i64,
-        _at: &str,
-    ) -> Result<NotificationOutcome, StoreError> {
-        self.notifications.borrow_mut().push((id.to_owned(), user));
-        self.notification_answer
-            .borrow_mut()
-            .take()
-            .unwrap_or(Ok(NotificationOutcome::Marked))
-    }
-}
 
 const USER: i64 = 42;
 const ISSUER: &str = "https://id.example";
 const AUDIENCE: &str = "interventions-api";
 
-fn app_with(store: RecordingStore, issuer_audience: bool) -> App<RecordingStore> {
-    let settings = AuthSettings {
-        access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-        access_jwks_url: None,
-        issuer: issuer_audience.then(|| ISSUER.to_owned()),
-        audience: issuer_audience.then(|| AUDIENCE.to_owned()),
-    };
+fn app_with(store: StubStore, issuer_audience: bool) -> App<StubStore> {
+    let mut settings = testing::auth_settings();
+    settings.issuer = issuer_audience.then(|| ISSUER.to_owned());
+    settings.audience = issuer_audience.then(|| AUDIENCE.to_owned());
     App {
-        verifier: Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
-        store,
-        origins: AllowedOrigins::List(vec!["https://app.example".into()]),
-        log_sink: |_| {},
+        verifier: testing::verifier(&settings),
+        ..testing::app(
+            store,
+            AllowedOrigins::List(vec!["https://app.example".into()]),
+        )
     }
 }
 
-fn app(store: RecordingStore) -> App<RecordingStore> {
+fn app(store: StubStore) -> App<StubStore> {
     app_with(store, false)
 }
 
-struct Req {
-    method: Method,
-    id: Option<&'static str>,
-    headers: Vec<(&'static str, String)>,
-    body: Body,
+/// A valid decision on intervention 17 by the test user.
+fn valid() -> Event {
+    Event::decision(17, USER, &[1, 2], 1, "All good")
 }
 
-impl Req {
-    fn valid() -> Self {
-        Req {
-            method: Method::PATCH,
-            id: Some("17"),
-            headers: vec![
-                (
-                    "authorization",
-                    format!("Bearer {}", tokens::access(USER, &[1, 2])),
-                ),
-                ("x-session-token", tokens::session(USER)),
-                ("content-type", "application/json".into()),
-            ],
-            body: Body::Text(json!({"decisionComment": "All good", "decision": 1}).to_string()),
-        }
-    }
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.retain(|(n, _)| *n != name);
-        self.headers.push((name, value.into()));
-        self
-    }
-    fn without(mut self, name: &str) -> Self {
-        self.headers.retain(|(n, _)| *n != name);
-        self
-    }
-    fn access(self, token: &str) -> Self {
-        self.header("authorization", format!("Bearer {token}"))
-    }
-    fn body(mut self, body: impl Into<String>) -> Self {
-        self.body = Body::Text(body.into());
-        self
-    }
-    fn build(self) -> Request {
-        let mut req = Request::new(self.body);
-        *req.method_mut() = self.method;
-        for (name, value) in self.headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                req.headers_mut().insert(name, v);
-            }
-        }
-        let mut ctx = ApiGatewayProxyRequestContext::default();
-        ctx.request_id = Some("req-123".into());
-        let params: HashMap<String, String> = self
-            .id
-            .map(|id| ("interventionId".to_owned(), id.to_owned()))
-            .into_iter()
-            .collect();
-        req.with_path_parameters(params)
-            .with_request_context(RequestContext::ApiGatewayV1(ctx))
-    }
-}
-
-async fn call(app: &App<RecordingStore>, req: Req) -> (StatusCode, HashMap<String, String>, Value) {
-    let resp = handle(app, req.build()).await;
+async fn call(app: &App<StubStore>, event: Event) -> (StatusCode, HashMap<String, String>, Value) {
+    let resp = handle(app, event.request()).await;
     let headers = resp
         .headers()
         .iter()
@@ -192,10 +89,8 @@ fn assert_problem(status: StatusCode, headers: &HashMap<String, String>, body: &
 async fn accept_applies_and_answers_the_record() {
     let mut applied = record(4);
     applied.verified_by_user_id = Some(USER);
-    let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-        applied,
-    ))));
-    let (status, headers, body) = call(&app, Req::valid()).await;
+    let app = app(StubStore::answering(Ok(WriteOutcome::Applied(applied))));
+    let (status, headers, body) = call(&app, valid()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         headers.get("content-type").map(String::as_str),
@@ -223,11 +118,9 @@ async fn every_token_algorithm_reaches_the_store() {
         Algorithm::EdDSA,
         Algorithm::HS256,
     ] {
-        let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-            record(4),
-        ))));
+        let app = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
         let token = tokens::sign(alg, &tokens::access_claims(USER, &[2]));
-        let (status, _, _) = call(&app, Req::valid().access(&token)).await;
+        let (status, _, _) = call(&app, valid().access(&token)).await;
         assert_eq!(status, StatusCode::OK, "{alg:?}");
         assert_eq!(app.store.writes.borrow().len(), 1);
     }
@@ -263,8 +156,8 @@ async fn replay_and_refusals_are_judged_from_the_old_image() {
         (None, StatusCode::NOT_FOUND, Some("intervention_not_found")),
     ];
     for (old, expected, code) in cases {
-        let app = app(RecordingStore::answering(Ok(WriteOutcome::Refused(old))));
-        let (status, headers, body) = call(&app, Req::valid()).await;
+        let app = app(StubStore::answering(Ok(WriteOutcome::Refused(old))));
+        let (status, headers, body) = call(&app, valid()).await;
         assert_eq!(status, expected);
         match code {
             Some(code) => assert_problem(status, &headers, &body, code),
@@ -275,10 +168,10 @@ async fn replay_and_refusals_are_judged_from_the_old_image() {
 
 #[tokio::test]
 async fn conflict_detail_gives_the_current_status() {
-    let app = app(RecordingStore::answering(Ok(WriteOutcome::Refused(Some(
+    let app = app(StubStore::answering(Ok(WriteOutcome::Refused(Some(
         record(6),
     )))));
-    let (_, _, body) = call(&app, Req::valid()).await;
+    let (_, _, body) = call(&app, valid()).await;
     assert!(
         body["detail"]
             .as_str()
@@ -296,11 +189,10 @@ async fn notification_is_marked_for_the_caller_and_never_fails_the_decision() {
         Err(StoreError::Unavailable("down".into())),
     ];
     for answer in answers {
-        let store = RecordingStore::answering(Ok(WriteOutcome::Applied(record(4))));
-        *store.notification_answer.borrow_mut() = Some(answer);
+        let store = StubStore::answering(Ok(WriteOutcome::Applied(record(4))));
+        store.notification_answer(answer);
         let app = app(store);
-        let req =
-            Req::valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
+        let req = valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
         let (status, _, _) = call(&app, req).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
@@ -309,29 +201,29 @@ async fn notification_is_marked_for_the_caller_and_never_fails_the_decision() {
         );
     }
     // Not after a refusal.
-    let app = app(RecordingStore::answering(Ok(WriteOutcome::Refused(Some(
+    let app = app(StubStore::answering(Ok(WriteOutcome::Refused(Some(
         record(2),
     )))));
-    let req = Req::valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
+    let req = valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
     assert_eq!(call(&app, req).await.0, StatusCode::CONFLICT);
     assert!(app.store.notifications.borrow().is_empty());
 }
 
 #[tokio::test]
 async fn store_failures_are_503_with_retry_after_or_opaque_500() {
-    let app1 = app(RecordingStore::answering(Err(StoreError::Unavailable(
+    let app1 = app(StubStore::answering(Err(StoreError::Unavailable(
         "throttled".into(),
     ))));
-    let (status, headers, body) = call(&app1, Req::valid()).await;
+    let (status, headers, body) = call(&app1, valid()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_problem(status, &headers, &body, "service_unavailable");
     assert_eq!(headers.get("retry-after").map(String::as_str), Some("1"));
 
     let secret = "table interventions-prod: ValidationException at line 3";
-    let app2 = app(RecordingStore::answering(Err(StoreError::Internal(
+    let app2 = app(StubStore::answering(Err(StoreError::Internal(
         secret.into(),
     ))));
-    let (status, headers, body) = call(&app2, Req::valid()).await;
+    let (status, headers, body) = call(&app2, valid()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_problem(status, &headers, &body, "internal_error");
     assert!(!body.to_string().contains("interventions-prod"));
@@ -346,9 +238,9 @@ async fn other_methods_get_405_with_allow() {
         Method::DELETE,
         Method::HEAD,
     ] {
-        let app = app(RecordingStore::default());
-        let mut req = Req::valid();
-        req.method = method.clone();
+        let app = app(StubStore::untouchable());
+        let mut req = valid();
+        req.method = method.as_str().into();
         let (status, headers, body) = call(&app, req).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
         assert_eq!(
@@ -364,11 +256,11 @@ async fn other_methods_get_405_with_allow() {
 async fn checks_run_in_spec_order() {
     // Everything wrong at once: the method answers first, then tokens, and so on.
     let all_wrong = || {
-        let mut r = Req::valid()
+        let mut r = valid()
             .without("authorization")
             .header("content-type", "text/plain")
             .body("x".repeat(70_000));
-        r.id = Some("abc");
+        r.id = Some("abc".into());
         r
     };
     let scopeless = tokens::sign(Algorithm::HS256, &{
@@ -376,9 +268,9 @@ async fn checks_run_in_spec_order() {
         c["scope"] = json!("interventions:read");
         c
     });
-    let mut steps: Vec<(Req, StatusCode)> = Vec::new();
+    let mut steps: Vec<(Event, StatusCode)> = Vec::new();
     let mut r = all_wrong();
-    r.method = Method::GET;
+    r.method = "GET".into();
     steps.push((r, StatusCode::METHOD_NOT_ALLOWED));
     steps.push((all_wrong(), StatusCode::UNAUTHORIZED));
     steps.push((all_wrong().access(&scopeless), StatusCode::FORBIDDEN));
@@ -401,7 +293,7 @@ async fn checks_run_in_spec_order() {
         StatusCode::BAD_REQUEST,
     ));
     for (req, expected) in steps {
-        let app = app(RecordingStore::default());
+        let app = app(StubStore::untouchable());
         assert_eq!(call(&app, req).await.0, expected);
         assert!(app.store.untouched());
     }
@@ -409,10 +301,9 @@ async fn checks_run_in_spec_order() {
 
 #[tokio::test]
 async fn validation_errors_name_every_field() {
-    let app = app(RecordingStore::default());
-    let mut req =
-        Req::valid().body(r#"{"decisionComment": 3, "decision": 7, "notificationId": []}"#);
-    req.id = Some("9007199254740992");
+    let app = app(StubStore::untouchable());
+    let mut req = valid().body(r#"{"decisionComment": 3, "decision": 7, "notificationId": []}"#);
+    req.id = Some("9007199254740992".into());
     let (status, headers, body) = call(&app, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_problem(status, &headers, &body, "invalid_request");
@@ -447,10 +338,8 @@ async fn content_type_parameters_are_allowed_other_types_are_415() {
         ("application/jsonx", false),
         ("application/x-www-form-urlencoded", false),
     ] {
-        let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-            record(4),
-        ))));
-        let (status, _, _) = call(&app, Req::valid().header("content-type", ct)).await;
+        let app = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
+        let (status, _, _) = call(&app, valid().header("content-type", ct)).await;
         let expected = if ok {
             StatusCode::OK
         } else {
@@ -458,9 +347,9 @@ async fn content_type_parameters_are_allowed_other_types_are_415() {
         };
         assert_eq!(status, expected, "{ct}");
     }
-    let app = app(RecordingStore::default());
+    let app = app(StubStore::untouchable());
     assert_eq!(
-        call(&app, Req::valid().without("content-type")).await.0,
+        call(&app, valid().without("content-type")).await.0,
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
 }
@@ -472,71 +361,38 @@ async fn body_limit_is_64_kib() {
         let pad = "p".repeat(n - base.len());
         format!(r#"{{"decisionComment":"x","decision":1,"pad":"{pad}"}}"#)
     };
-    let app1 = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-        record(4),
-    ))));
+    let app1 = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
     assert_eq!(
-        call(&app1, Req::valid().body(padded(65_536))).await.0,
+        call(&app1, valid().body(padded(65_536))).await.0,
         StatusCode::OK
     );
-    let app2 = app(RecordingStore::default());
-    let (status, headers, body) = call(&app2, Req::valid().body(padded(65_537))).await;
+    let app2 = app(StubStore::untouchable());
+    let (status, headers, body) = call(&app2, valid().body(padded(65_537))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_problem(status, &headers, &body, "payload_too_large");
 }
 
 #[tokio::test]
 async fn base64_bodies_are_decoded_and_bad_base64_is_a_400() {
-    use crate::edge::lambda::{ApiEvent, into_request};
-    let event = |body: &str, b64: bool| -> ApiEvent {
-        serde_json::from_value(json!({
-            "resource": "/interventions/v2/rs/{interventionId}/verify",
-            "path": "/interventions/v2/rs/17/verify",
-            "httpMethod": "PATCH",
-            "headers": {
-                "Authorization": format!("Bearer {}", tokens::access(USER, &[2])),
-                "x-session-token": tokens::session(USER),
-                "Content-Type": "application/json",
-            },
-            "pathParameters": {"interventionId": "17"},
-            "requestContext": {"requestId": "req-123", "httpMethod": "PATCH"},
-            "body": body,
-            "isBase64Encoded": b64,
-        }))
-        .unwrap_or_else(|e| panic!("{e}"))
-    };
     let plain = r#"{"decisionComment":"x","decision":2}"#;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(plain);
-    let app1 = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-        record(5),
-    ))));
-    let resp = handle(
-        &app1,
-        into_request(event(&encoded, true), Default::default()),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::OK);
+    let app1 = app(StubStore::answering(Ok(WriteOutcome::Applied(record(5)))));
+    let (status, _, _) = call(&app1, valid().base64_body(plain.as_bytes())).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(app1.store.writes.borrow()[0].new_status, 5);
 
-    let app2 = app(RecordingStore::default());
-    let resp = handle(
-        &app2,
-        into_request(event("%%% not base64", true), Default::default()),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let app2 = app(StubStore::untouchable());
+    let (status, _, body) = call(&app2, valid().corrupt_base64_body()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["pointer"], "#");
     assert!(app2.store.untouched());
 }
 
 #[tokio::test]
 async fn path_id_falls_back_to_the_raw_path() {
-    let app = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-        record(4),
-    ))));
-    let mut req = Req::valid();
-    req.id = None;
-    let built = req
-        .build()
+    let app = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
+    let built = valid()
+        .id(None)
+        .request()
         .with_raw_http_path("/interventions/v2/rs/31/verify");
     let resp = handle(&app, built).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -547,8 +403,8 @@ async fn path_id_falls_back_to_the_raw_path() {
 /// body and a bad id it still answers 204, and storage is never touched.
 #[tokio::test]
 async fn preflight_comes_first_and_touches_nothing() {
-    let app = app(RecordingStore::default());
-    let mut r = Req::valid()
+    let app = app(StubStore::untouchable());
+    let mut r = valid()
         .without("authorization")
         .without("x-session-token")
         .header("content-type", "text/plain")
@@ -559,8 +415,8 @@ async fn preflight_comes_first_and_touches_nothing() {
             "Authorization, Content-Type, X-Session-Token",
         )
         .body("x".repeat(70_000));
-    r.id = Some("abc");
-    r.method = Method::OPTIONS;
+    r.id = Some("abc".into());
+    r.method = "OPTIONS".into();
     let (status, headers, body) = call(&app, r).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(body, Value::Null);
@@ -583,10 +439,10 @@ async fn preflight_comes_first_and_touches_nothing() {
     assert!(app.store.untouched());
 
     // A disallowed origin: still 204, but nothing a browser would accept.
-    let mut r = Req::valid()
+    let mut r = valid()
         .header("origin", "https://evil.example")
         .header("access-control-request-method", "PATCH");
-    r.method = Method::OPTIONS;
+    r.method = "OPTIONS".into();
     let (status, headers, _) = call(&app, r).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(
@@ -596,8 +452,8 @@ async fn preflight_comes_first_and_touches_nothing() {
     );
 
     // No Access-Control-Request-Method: a plain OPTIONS.
-    let mut r = Req::valid().without("authorization");
-    r.method = Method::OPTIONS;
+    let mut r = valid().without("authorization");
+    r.method = "OPTIONS".into();
     let (status, headers, _) = call(&app, r).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -611,10 +467,10 @@ async fn preflight_comes_first_and_touches_nothing() {
 /// the headers a client acts on are exposed.
 #[tokio::test]
 async fn error_answers_expose_their_headers_to_allowed_origins() {
-    let app = app(RecordingStore::default());
+    let app = app(StubStore::untouchable());
     let (status, headers, _) = call(
         &app,
-        Req::valid()
+        valid()
             .without("authorization")
             .header("origin", "https://app.example"),
     )
@@ -637,10 +493,8 @@ async fn error_answers_expose_their_headers_to_allowed_origins() {
 
 #[tokio::test]
 async fn cors_origin_is_echoed_only_when_allowed() {
-    let app1 = app(RecordingStore::answering(Ok(WriteOutcome::Applied(
-        record(4),
-    ))));
-    let (_, headers, _) = call(&app1, Req::valid().header("origin", "https://app.example")).await;
+    let app1 = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
+    let (_, headers, _) = call(&app1, valid().header("origin", "https://app.example")).await;
     assert_eq!(
         headers
             .get("access-control-allow-origin")
@@ -648,10 +502,10 @@ async fn cors_origin_is_echoed_only_when_allowed() {
         Some("https://app.example")
     );
     assert_eq!(headers.get("vary").map(String::as_str), Some("Origin"));
-    let app2 = app(RecordingStore::default());
+    let app2 = app(StubStore::untouchable());
     let (_, headers, _) = call(
         &app2,
-        Req::valid()
+        valid()
             .without("authorization")
             .header("origin", "https://evil.example"),
     )
@@ -662,6 +516,7 @@ async fn cors_origin_is_echoed_only_when_allowed() {
 // --- The attack catalogue: every forged or misused token gets 401 and writes nothing.
 
 fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -797,29 +652,24 @@ fn attacks() -> Vec<(&'static str, String, String)> {
 async fn token_attacks_get_401_and_write_nothing() {
     // Sanity: the untampered token with the same settings is accepted.
     let app0 = app_with(
-        RecordingStore::answering(Ok(WriteOutcome::Applied(record(4)))),
+        StubStore::answering(Ok(WriteOutcome::Applied(record(4)))),
         true,
     );
     let mut ok = tokens::access_claims(USER, &[2]);
     ok["iss"] = json!(ISSUER);
     ok["aud"] = json!(AUDIENCE);
     assert_eq!(
-        call(
-            &app0,
-            Req::valid().access(&tokens::sign(Algorithm::RS256, &ok))
-        )
-        .await
-        .0,
+        call(&app0, valid().access(&tokens::sign(Algorithm::RS256, &ok)))
+            .await
+            .0,
         StatusCode::OK
     );
 
     let list = attacks();
     assert_eq!(list.len(), 17);
     for (name, access, session) in list {
-        let app = app_with(RecordingStore::default(), true);
-        let req = Req::valid()
-            .access(&access)
-            .header("x-session-token", session);
+        let app = app_with(StubStore::untouchable(), true);
+        let req = valid().access(&access).header("x-session-token", session);
         let (status, headers, body) = call(&app, req).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
         assert_eq!(
@@ -843,8 +693,8 @@ async fn missing_tokens_get_a_bare_bearer_challenge() {
         ("authorization", "missing_access_token"),
         ("x-session-token", "missing_session_token"),
     ] {
-        let app = app(RecordingStore::default());
-        let (status, headers, body) = call(&app, Req::valid().without(drop)).await;
+        let app = app(StubStore::untouchable());
+        let (status, headers, body) = call(&app, valid().without(drop)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(
             headers.get("www-authenticate").map(String::as_str),
@@ -856,16 +706,13 @@ async fn missing_tokens_get_a_bare_bearer_challenge() {
 
 #[tokio::test]
 async fn missing_scope_is_403() {
-    let app = app(RecordingStore::default());
+    let app = app(StubStore::untouchable());
     let mut c = tokens::access_claims(USER, &[1]);
     if let Some(m) = c.as_object_mut() {
         m.remove("scope");
     }
-    let (status, headers, body) = call(
-        &app,
-        Req::valid().access(&tokens::sign(Algorithm::HS256, &c)),
-    )
-    .await;
+    let (status, headers, body) =
+        call(&app, valid().access(&tokens::sign(Algorithm::HS256, &c))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_problem(status, &headers, &body, "insufficient_scope");
     assert!(app.store.untouched());

@@ -1,6 +1,5 @@
 //! The release or debug `bootstrap` binary under the stand-in Runtime API
 //! (`scripts/runtime_api.py`), as Lambda would run it.
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;

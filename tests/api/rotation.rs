@@ -2,14 +2,12 @@
 //! secret is rotated in the local engine's Secrets Manager, the issuer's JWKS
 //! is a real HTTP endpoint the test changes, and time moves on a test clock.
 
-mod common;
-
 use std::time::Duration;
 
-use common::engine::{engine, put, secrets_client};
-use common::issuer::{Answer, Issuer, jwks};
-use common::proxy::Proxy;
-use common::{Call, decision, harness_verifying, intervention, tokens};
+use crate::helpers::engine::{engine, put, secrets_client};
+use crate::helpers::issuer::{Answer, Issuer, jwks};
+use crate::helpers::proxy::Proxy;
+use crate::helpers::{call, decision, harness_verifying, intervention, tokens};
 use intervention_verify::auth::{
     AuthError, AuthSettings, KeyClients, SecretSource, TokenKind, Verifier,
 };
@@ -21,7 +19,6 @@ use intervention_verify::keys::{
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_http::Body;
-use lambda_http::http::HeaderValue;
 use serde_json::Value;
 
 const USER: i64 = 31;
@@ -297,15 +294,9 @@ async fn a_failing_issuer_keeps_the_last_good_keys_and_never_causes_a_5xx() {
 }
 
 /// One decision on intervention `id` through the handler, with `access`.
-async fn send_with(h: &common::Harness, access: &str, id: i64) -> (u16, Value) {
-    let call = Call::new(id, USER, &[1], decision(1, "ok"));
-    let mut req = call.request();
-    let bearer =
-        HeaderValue::from_str(&format!("Bearer {access}")).unwrap_or_else(|e| panic!("{e}"));
-    req.headers_mut().insert("authorization", bearer);
-    let session = HeaderValue::from_str(&tokens::session(USER)).unwrap_or_else(|e| panic!("{e}"));
-    req.headers_mut().insert("x-session-token", session);
-    let resp = handle(&h.app, req).await;
+async fn send_with(h: &crate::helpers::Harness, access: &str, id: i64) -> (u16, Value) {
+    let event = call(id, USER, &[1], decision(1, "ok")).tokens(access, &tokens::session(USER));
+    let resp = handle(&h.app, event.request()).await;
     let status = resp.status().as_u16();
     if status == 503 {
         assert_eq!(
@@ -372,14 +363,9 @@ async fn secrets_manager_unreachable_at_start_up_means_503_then_recovery() {
     let h = harness_verifying(DynamoTimeouts::default(), v).await;
     put(&h.client, &h.interventions, intervention(2, 3, 1)).await;
 
-    let call = Call::new(2, USER, &[1], decision(2, "no"));
-    let request = || {
-        let mut req = call.request();
-        let session = HeaderValue::from_str(&session_signed_with(&secret_version(1)))
-            .unwrap_or_else(|e| panic!("{e}"));
-        req.headers_mut().insert("x-session-token", session);
-        req
-    };
+    let event = call(2, USER, &[1], decision(2, "no"))
+        .header("x-session-token", session_signed_with(&secret_version(1)));
+    let request = || event.request();
     let resp = handle(&h.app, request()).await;
     assert_eq!(resp.status(), 503);
     assert!(resp.headers().contains_key("retry-after"));

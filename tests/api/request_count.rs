@@ -1,17 +1,23 @@
 //! Exactly one DynamoDB request per decision, two with a notification, and
-//! only the actions the template grants: counted at the engine. A binary of
-//! its own, so no other test's requests share its engine.
+//! only the actions the template grants: counted at an engine of its own, so
+//! no other test's requests are counted.
 
-mod common;
-
-use common::engine::{engine, put};
-use common::{Call, decision, harness, intervention, send};
+use crate::helpers::engine::{Engine, put};
+use crate::helpers::{call, decision, harness_on, intervention, send};
+use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::store::IAM_ACTIONS;
+use intervention_verify::testing;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn one_request_per_decision_two_with_a_notification() {
-    let h = harness().await;
+    let e = Engine::start();
+    let h = harness_on(
+        &e,
+        DynamoTimeouts::default(),
+        testing::verifier(&testing::auth_settings()),
+    )
+    .await;
     for id in 1..=3 {
         put(&h.client, &h.interventions, intervention(id, 3, 1)).await;
     }
@@ -21,15 +27,14 @@ async fn one_request_per_decision_two_with_a_notification() {
         json!({"id": "n-1", "userId": 9}),
     )
     .await;
-    let e = engine();
 
     let cases = [
-        (Call::new(1, 9, &[1], decision(1, "ok")), 200, 1),
-        (Call::new(1, 9, &[1], decision(1, "ok")), 200, 1), // replay
-        (Call::new(1, 9, &[1], decision(2, "no")), 409, 1),
-        (Call::new(404, 9, &[1], decision(1, "ok")), 404, 1),
+        (call(1, 9, &[1], decision(1, "ok")), 200, 1),
+        (call(1, 9, &[1], decision(1, "ok")), 200, 1), // replay
+        (call(1, 9, &[1], decision(2, "no")), 409, 1),
+        (call(404, 9, &[1], decision(1, "ok")), 404, 1),
         (
-            Call::new(
+            call(
                 2,
                 9,
                 &[1],
@@ -38,13 +43,13 @@ async fn one_request_per_decision_two_with_a_notification() {
             200,
             2,
         ),
-        (Call::new(3, 9, &[1], json!({"decision": 7})), 400, 0),
-        (Call::new(3, 9, &[], decision(1, "ok")), 404, 0), // no organisation: nothing can match
+        (call(3, 9, &[1], json!({"decision": 7})), 400, 0),
+        (call(3, 9, &[], decision(1, "ok")), 404, 0), // no organisation: nothing can match
     ];
     let mut seen = serde_json::Map::new();
-    for (call, status, requests) in cases {
+    for (event, status, requests) in cases {
         e.reset_stats();
-        let (got, body) = send(&h.app, &call).await;
+        let (got, body) = send(&h.app, &event).await;
         assert_eq!(got, status, "{body}");
         let stats = e.stats();
         let total: u64 = stats
@@ -53,7 +58,7 @@ async fn one_request_per_decision_two_with_a_notification() {
             .flatten()
             .filter_map(|(_, n)| n.as_u64())
             .sum();
-        assert_eq!(total, requests, "{} -> {stats}", call.body);
+        assert_eq!(total, requests, "{:?} -> {stats}", event.body);
         if requests > 0 {
             assert_eq!(stats["UpdateItem"], requests, "{stats}");
         }
@@ -74,8 +79,9 @@ async fn one_request_per_decision_two_with_a_notification() {
 #[test]
 fn the_engine_keeps_a_connection_open() {
     use std::io::{BufRead, BufReader, Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", common::engine::engine().port))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut conn =
+        std::net::TcpStream::connect(("127.0.0.1", crate::helpers::engine::engine().port))
+            .unwrap_or_else(|e| panic!("{e}"));
     conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .ok();
     let mut reader = BufReader::new(conn.try_clone().unwrap_or_else(|e| panic!("{e}")));
@@ -88,7 +94,10 @@ fn the_engine_keeps_a_connection_open() {
         reader
             .read_line(&mut status)
             .unwrap_or_else(|e| panic!("response {n}: {e}"));
-        assert!(status.starts_with("HTTP/1.1 200"), "response {n}: {status:?}");
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "response {n}: {status:?}"
+        );
         let mut length = 0;
         loop {
             let mut line = String::new();
@@ -96,7 +105,10 @@ fn the_engine_keeps_a_connection_open() {
                 .read_line(&mut line)
                 .unwrap_or_else(|e| panic!("{e}"));
             let lower = line.to_ascii_lowercase();
-            assert!(!lower.starts_with("connection: close"), "response {n} closes the connection");
+            assert!(
+                !lower.starts_with("connection: close"),
+                "response {n} closes the connection"
+            );
             if let Some(v) = lower.strip_prefix("content-length:") {
                 length = v.trim().parse().unwrap_or(0);
             }

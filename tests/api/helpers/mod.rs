@@ -1,24 +1,24 @@
-//! Shared by the integration tests: the engine, tokens, and request building.
-#![allow(dead_code)]
+//! The integration tests' scaffolding, in one place: the engine, the
+//! issuer, a proxy that can be cut, the Runtime API harness, and a handler
+//! over the engine. Tokens, fixtures and events are the crate's test kit.
 
 pub mod engine;
 pub mod issuer;
-pub mod lambda;
 pub mod proxy;
-pub mod tokens;
+pub mod runtime;
 
-use std::collections::HashMap;
-
-use intervention_verify::auth::{AuthSettings, SecretSource, Verifier};
+use intervention_verify::auth::{AuthSettings, Verifier};
 use intervention_verify::config::{AllowedOrigins, DynamoTimeouts};
 use intervention_verify::handler::{App, handle};
 use intervention_verify::store::DynamoStore;
-use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext;
-use lambda_http::http::{HeaderValue, Method};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt};
+pub use intervention_verify::testing::events::Event;
+pub use intervention_verify::testing::tokens;
+use lambda_http::Body;
 use serde_json::{Value, json};
 
+use engine::Engine;
+
+/// The function over fresh tables on an engine, and a client to look.
 pub struct Harness {
     pub app: App<DynamoStore>,
     pub client: aws_sdk_dynamodb::Client,
@@ -34,36 +34,27 @@ impl Harness {
     }
 }
 
+/// On the shared engine, with the test keys and default limits.
 pub async fn harness() -> Harness {
     harness_with(DynamoTimeouts::default()).await
 }
 
-pub fn test_auth() -> AuthSettings {
-    AuthSettings {
-        access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-        access_jwks_url: None,
-        issuer: None,
-        audience: None,
-    }
-}
-
 pub async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
-    harness_custom(timeouts, test_auth()).await
+    harness_custom(timeouts, intervention_verify::testing::auth_settings()).await
 }
 
 pub async fn harness_custom(timeouts: DynamoTimeouts, settings: AuthSettings) -> Harness {
-    harness_verifying(
-        timeouts,
-        Verifier::new(&settings).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
+    harness_verifying(timeouts, intervention_verify::testing::verifier(&settings)).await
 }
 
 /// A harness whose verifier the test built (remote key sources).
 pub async fn harness_verifying(timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
-    let client = engine::client(&engine::engine().endpoint(), timeouts);
+    harness_on(engine::engine(), timeouts, verifier).await
+}
+
+/// On `engine`: a test that stops, slows or counts its engine has its own.
+pub async fn harness_on(engine: &Engine, timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
+    let client = engine::client(&engine.endpoint(), timeouts);
     let (interventions, notifications) = engine::create_tables(&client).await;
     let app = App {
         verifier,
@@ -79,7 +70,7 @@ pub async fn harness_verifying(timeouts: DynamoTimeouts, verifier: Verifier) -> 
     }
 }
 
-/// An intervention with every field of the reference set except the
+/// An intervention with every field of the API reference set except the
 /// verification and archive fields, in `status`, owned by `org`.
 pub fn intervention(id: i64, status: i64, org: i64) -> Value {
     json!({
@@ -110,59 +101,25 @@ pub fn intervention(id: i64, status: i64, org: i64) -> Value {
     })
 }
 
-pub struct Call {
-    pub id: String,
-    pub user: i64,
-    pub orgs: Vec<i64>,
-    pub body: Value,
-    pub request_id: String,
-}
-
-impl Call {
-    pub fn new(id: i64, user: i64, orgs: &[i64], body: Value) -> Self {
-        Call {
-            id: id.to_string(),
-            user,
-            orgs: orgs.to_vec(),
-            body,
-            request_id: format!("req-{id}-{user}"),
-        }
-    }
-
-    pub fn request(&self) -> Request {
-        let mut req = Request::new(Body::Text(self.body.to_string()));
-        *req.method_mut() = Method::PATCH;
-        let headers = [
-            (
-                "authorization",
-                format!("Bearer {}", tokens::access(self.user, &self.orgs)),
-            ),
-            ("x-session-token", tokens::session(self.user)),
-            ("content-type", "application/json".to_owned()),
-        ];
-        for (k, v) in headers {
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                req.headers_mut().insert(k, v);
-            }
-        }
-        let mut ctx = ApiGatewayProxyRequestContext::default();
-        ctx.request_id = Some(self.request_id.clone());
-        let params: HashMap<String, String> =
-            [("interventionId".to_owned(), self.id.clone())].into();
-        req.with_path_parameters(params)
-            .with_request_context(RequestContext::ApiGatewayV1(ctx))
-    }
+/// A decision by `user`, acting for `orgs`, on intervention `id`: both
+/// tokens valid, `body` as JSON.
+pub fn call(id: i64, user: i64, orgs: &[i64], body: Value) -> Event {
+    Event::patch(id)
+        .tokens(&tokens::access(user, orgs), &tokens::session(user))
+        .header("content-type", "application/json")
+        .json(&body)
+        .request_id(&format!("req-{id}-{user}"))
 }
 
 /// Status and JSON body of one call through the handler.
-pub async fn send(app: &App<DynamoStore>, call: &Call) -> (u16, Value) {
-    let (status, text) = send_raw(app, call).await;
+pub async fn send(app: &App<DynamoStore>, event: &Event) -> (u16, Value) {
+    let (status, text) = send_raw(app, event).await;
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// Status and body text, for checks on the exact serialisation.
-pub async fn send_raw(app: &App<DynamoStore>, call: &Call) -> (u16, String) {
-    let resp = handle(app, call.request()).await;
+pub async fn send_raw(app: &App<DynamoStore>, event: &Event) -> (u16, String) {
+    let resp = handle(app, event.request()).await;
     let text = match resp.body() {
         Body::Text(t) => t.clone(),
         _ => String::new(),

@@ -137,7 +137,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
         "{:?}",
         alarms.iter().map(|a| a.0).collect::<Vec<_>>()
     );
-    let runbook = include_str!("../docs/OPERATIONS.md");
+    let runbook = include_str!("../../docs/OPERATIONS.md");
     for (name, alarm) in &alarms {
         let p = &alarm["Properties"];
         assert!(
@@ -168,7 +168,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
             }
         }
     }
-    // Every alarm the SPEC lists is there.
+    // Every alarm docs/CONTRACT.md and the runbook list is there.
     let names: BTreeSet<&str> = alarms.iter().map(|a| a.0.as_str()).collect();
     for expected in [
         "ServerErrorRateAlarm",

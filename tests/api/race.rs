@@ -5,13 +5,12 @@
 //! runs it behind one lock around each request, as DynamoDB isolates writes
 //! to an item, so this test measures the function and not the engine.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::helpers::engine::{get, put};
+use crate::helpers::{Event, call, decision, harness, intervention, send};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::engine::{get, put};
-use common::{Call, decision, harness, intervention, send};
+use serde_json::Value;
 
 const RACERS: i64 = 32;
 const ROUNDS: i64 = 20;
@@ -19,14 +18,10 @@ const ORG: i64 = 3;
 
 /// Racer `i`: a user of its own, alternating decisions, its own comment;
 /// the last two repeat racers 0 and 1 exactly (a client retry in flight).
-fn racer(id: i64, i: i64) -> Call {
+fn racer(id: i64, i: i64) -> (i64, Value, Event) {
     let who = if i >= RACERS - 2 { i - (RACERS - 2) } else { i };
-    Call::new(
-        id,
-        2000 + who,
-        &[ORG],
-        decision(1 + who % 2, &format!("racer {who}")),
-    )
+    let (user, body) = (2000 + who, decision(1 + who % 2, &format!("racer {who}")));
+    (user, body.clone(), call(id, user, &[ORG], body))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -40,9 +35,9 @@ async fn thirty_two_concurrent_decisions_apply_exactly_once_twenty_times() {
         for i in 0..RACERS {
             let h = h.clone();
             tasks.spawn(async move {
-                let call = racer(id, i);
-                let (status, body) = send(&h.app, &call).await;
-                (call.user, call.body, status, body)
+                let (user, sent, event) = racer(id, i);
+                let (status, body) = send(&h.app, &event).await;
+                (user, sent, status, body)
             });
         }
         let mut results = Vec::new();
@@ -88,7 +83,7 @@ async fn thirty_two_concurrent_decisions_apply_exactly_once_twenty_times() {
         }
         let winner_copies = (0..RACERS)
             .map(|i| racer(id, i))
-            .filter(|c| c.user == winner_user)
+            .filter(|(user, _, _)| *user == winner_user)
             .count();
         assert_eq!(
             ok, winner_copies,

@@ -1,7 +1,6 @@
 //! A TCP forwarder to the local engine that a test can cut: while down it
 //! accepts and closes every connection at once, as an unreachable service
 //! looks to a client (the engine itself stays up for other tests).
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

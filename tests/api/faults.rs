@@ -1,16 +1,32 @@
 //! Faults at the engine: stopped, slow, throttling and conflict errors.
 //! Every scenario ends by checking that the table holds the whole decision or
-//! nothing. The scenarios share one engine they stop and slow down, so they
-//! run one at a time.
-
-mod common;
+//! nothing. The scenarios share an engine of their own, which they stop and
+//! slow down, so they run one at a time.
 
 use std::time::{Duration, Instant};
 
-use common::engine::{create_tables_named, engine, put};
-use common::{Call, decision, harness_with, intervention, send};
+use std::sync::OnceLock;
+
+use crate::helpers::engine::{Engine, create_tables_named, put};
+use crate::helpers::{Harness, call, decision, harness_on, intervention, send};
 use intervention_verify::config::DynamoTimeouts;
+use intervention_verify::testing;
 use serde_json::Value;
+
+/// This module's own engine: stopping it must not fail other tests.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(Engine::start)
+}
+
+async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
+    harness_on(
+        engine(),
+        timeouts,
+        testing::verifier(&testing::auth_settings()),
+    )
+    .await
+}
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -65,11 +81,11 @@ async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_resta
     let _serial = SERIAL.lock().await;
     let h = harness_with(timeouts()).await;
     put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
-    let call = Call::new(1, USER, &[ORG], decision(1, "engine down"));
+    let event = call(1, USER, &[ORG], decision(1, "engine down"));
 
     engine().stop();
     let started = Instant::now();
-    let (status, body) = send(&h.app, &call).await;
+    let (status, body) = send(&h.app, &event).await;
     let took = started.elapsed();
     assert_503(status, &body);
     assert!(
@@ -81,7 +97,7 @@ async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_resta
     engine().restart();
     create_tables_named(&h.client, &h.interventions, &h.notifications).await;
     put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
-    let (status, body) = send(&h.app, &call).await;
+    let (status, body) = send(&h.app, &event).await;
     assert_eq!(status, 200, "recovered: {body}");
     assert_eq!(whole_or_nothing(&h.intervention(1).await), "whole");
 }
@@ -91,11 +107,11 @@ async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
     let _serial = SERIAL.lock().await;
     let h = harness_with(timeouts()).await;
     put(&h.client, &h.interventions, intervention(2, 3, ORG)).await;
-    let call = Call::new(2, USER, &[ORG], decision(1, "slow"));
+    let event = call(2, USER, &[ORG], decision(1, "slow"));
 
     engine().delay(2000);
     let started = Instant::now();
-    let (status, body) = send(&h.app, &call).await;
+    let (status, body) = send(&h.app, &event).await;
     let took = started.elapsed();
     engine().delay(0);
     assert_503(status, &body);
@@ -107,7 +123,7 @@ async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let outcome = whole_or_nothing(&h.intervention(2).await);
     // The client's retry settles it either way: applied now, or replayed.
-    let (status, body) = send(&h.app, &call).await;
+    let (status, body) = send(&h.app, &event).await;
     assert_eq!(status, 200, "after {outcome}: {body}");
     assert_eq!(whole_or_nothing(&h.intervention(2).await), "whole");
 }
@@ -115,12 +131,12 @@ async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
 async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
     let h = harness_with(timeouts()).await;
     put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
-    let call = Call::new(id, USER, &[ORG], decision(1, code));
+    let event = call(id, USER, &[ORG], decision(1, code));
 
     // Fewer failures than attempts: the SDK retries and the decision lands.
     engine().reset_stats();
     engine().inject(code, 2, http_status);
-    let (status, body) = send(&h.app, &call).await;
+    let (status, body) = send(&h.app, &event).await;
     assert_eq!(status, 200, "{code}: {body}");
     assert_eq!(
         engine().stats()["UpdateItem"],
@@ -133,8 +149,8 @@ async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
     put(&h.client, &h.interventions, intervention(id + 1, 3, ORG)).await;
     engine().reset_stats();
     engine().inject(code, 3, http_status);
-    let call = Call::new(id + 1, USER, &[ORG], decision(1, code));
-    let (status, body) = send(&h.app, &call).await;
+    let event = call(id + 1, USER, &[ORG], decision(1, code));
+    let (status, body) = send(&h.app, &event).await;
     engine().inject(code, 0, 400);
     assert_503(status, &body);
     assert_eq!(engine().stats()["UpdateItem"], 3, "{code}: three attempts");

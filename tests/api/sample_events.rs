@@ -2,19 +2,18 @@
 //! replays against `make dev`) through the whole edge, against the engine
 //! seeded from `dev/seed.json` with the secrets of `dev/local.env`.
 
-mod common;
-
+use crate::helpers::engine::{get, put};
+use crate::helpers::harness_custom;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::engine::{get, put};
-use common::{harness_custom, test_auth};
 use intervention_verify::auth::SecretSource;
 use intervention_verify::config::DynamoTimeouts;
-use intervention_verify::edge::lambda::{ApiEvent, ApiResponse, into_request};
+use intervention_verify::edge::lambda::{ApiEvent, ResponseFormat, into_request};
 use intervention_verify::handler::handle;
+use intervention_verify::testing::auth_settings as test_auth;
 use serde_json::Value;
 
 fn local_env(name: &str) -> String {
-    let text = include_str!("../dev/local.env");
+    let text = include_str!("../../dev/local.env");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
         .unwrap_or_else(|| panic!("{name} not in dev/local.env"))
@@ -50,11 +49,10 @@ async fn each_sample_event_gets_its_documented_answer() {
         let event: ApiEvent =
             serde_json::from_value(read(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(event.is_rest(), "{path} must be a REST API event");
-        let resp = handle(&h.app, into_request(event, Default::default())).await;
-        let ApiResponse::Rest(out) = ApiEvent::respond_with(true, resp) else {
-            panic!("REST event, REST response");
-        };
-        let wire = serde_json::to_value(&out).unwrap_or_default();
+        let (req, format) = into_request(event, Default::default());
+        assert_eq!(format, ResponseFormat::Rest, "{path}");
+        let wire =
+            serde_json::to_value(format.respond(handle(&h.app, req).await)).unwrap_or_default();
         assert_eq!(wire["statusCode"], status, "{path}: {wire}");
         let body: Value = wire["body"]
             .as_str()

@@ -1,6 +1,7 @@
 //! The real local DynamoDB engine (moto behind `scripts/local_dynamodb.py`),
-//! started by the test binary itself on a free port and gone when it exits.
-#![allow(dead_code)]
+//! started by the test binary itself on a free port and gone when it exits:
+//! one shared by most tests, and private ones for tests that stop, slow or
+//! count theirs.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -55,19 +56,23 @@ fn spawn(port: u16) -> (Child, u16) {
     (child, port)
 }
 
-/// One engine per test binary.
+/// The engine most tests share.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+    ENGINE.get_or_init(Engine::start)
+}
+
+impl Engine {
+    /// A new engine on a free port, killed when dropped (or when the test
+    /// process exits).
+    pub fn start() -> Self {
         let (child, port) = spawn(0);
         Engine {
             child: Mutex::new(Some(child)),
             port,
         }
-    })
-}
+    }
 
-impl Engine {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -223,5 +228,11 @@ pub async fn get(
     match out.item {
         Some(item) => serde_dynamo::from_item(item).unwrap_or_else(|e| panic!("{e}")),
         None => Value::Null,
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -1,12 +1,10 @@
-//! The function against the real local engine: every status class of SPEC,
+//! The function against the real local engine: every status of docs/CONTRACT.md,
 //! replay, races, notification ownership, the exact response shape, and that
 //! a refused request leaves the table as it was.
 
-mod common;
-
+use crate::helpers::engine::{get, put};
+use crate::helpers::{Harness, call, decision, harness, intervention, send, send_raw};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::engine::{get, put};
-use common::{Call, Harness, decision, harness, intervention, send, send_raw};
 use intervention_verify::domain::REFERENCE_FIELDS;
 use serde_json::{Value, json};
 
@@ -31,11 +29,7 @@ fn is_iso_millis(v: &Value) -> bool {
 async fn accept_moves_3_to_4_and_answers_the_exact_shape() {
     let seed = intervention(1, 3, ORG);
     let h = seeded(std::slice::from_ref(&seed)).await;
-    let (status, text) = send_raw(
-        &h.app,
-        &Call::new(1, USER, &[ORG], decision(1, "Looks right")),
-    )
-    .await;
+    let (status, text) = send_raw(&h.app, &call(1, USER, &[ORG], decision(1, "Looks right"))).await;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     assert_eq!(status, 200, "{body}");
     let data = body["data"].as_object().cloned().unwrap_or_default();
@@ -82,7 +76,7 @@ async fn reject_moves_3_to_5_and_appends_to_existing_history() {
     let mut seed = intervention(2, 3, ORG);
     seed["verificationHistory"] = json!([{"decision": 1, "decisionComment": "old", "userId": 1, "sessionId": "s", "at": "2024-01-01T00:00:00.000Z"}]);
     let h = seeded(&[seed]).await;
-    let (status, body) = send(&h.app, &Call::new(2, USER, &[ORG], decision(2, "Not done"))).await;
+    let (status, body) = send(&h.app, &call(2, USER, &[ORG], decision(2, "Not done"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], 5);
     let stored = h.intervention(2).await;
@@ -128,7 +122,7 @@ async fn refusals_answer_409_with_a_reason_and_write_nothing() {
     ];
     for (id, code, detail) in cases {
         let before = h.intervention(id).await;
-        let (status, body) = send(&h.app, &Call::new(id, USER, &[ORG], decision(1, "same"))).await;
+        let (status, body) = send(&h.app, &call(id, USER, &[ORG], decision(1, "same"))).await;
         assert_eq!(status, 409, "{id}: {body}");
         assert_eq!(body["code"], code, "{id}");
         assert!(
@@ -143,9 +137,9 @@ async fn refusals_answer_409_with_a_reason_and_write_nothing() {
 async fn other_organisation_is_indistinguishable_from_a_missing_id() {
     let h = seeded(&[intervention(21, 3, ORG)]).await;
     let before = h.intervention(21).await;
-    let mut foreign = Call::new(21, USER, &[ORG + 1], decision(1, "x"));
-    let mut missing = Call::new(22, USER, &[ORG + 1], decision(1, "x"));
-    let mut orgless = Call::new(21, USER, &[], decision(1, "x"));
+    let mut foreign = call(21, USER, &[ORG + 1], decision(1, "x"));
+    let mut missing = call(22, USER, &[ORG + 1], decision(1, "x"));
+    let mut orgless = call(21, USER, &[], decision(1, "x"));
     for c in [&mut foreign, &mut missing, &mut orgless] {
         c.request_id = "same".into();
     }
@@ -164,12 +158,12 @@ async fn other_organisation_is_indistinguishable_from_a_missing_id() {
 #[tokio::test]
 async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
     let h = seeded(&[intervention(31, 3, ORG)]).await;
-    let call = Call::new(31, USER, &[ORG], decision(2, "Pump still leaks"));
-    let (status, first) = send(&h.app, &call).await;
+    let event = call(31, USER, &[ORG], decision(2, "Pump still leaks"));
+    let (status, first) = send(&h.app, &event).await;
     assert_eq!(status, 200);
     let after_first = h.intervention(31).await;
 
-    let (status, replay) = send(&h.app, &call).await;
+    let (status, replay) = send(&h.app, &event).await;
     assert_eq!(status, 200, "{replay}");
     assert_eq!(replay, first, "the stored record, unchanged");
     assert_eq!(
@@ -179,9 +173,9 @@ async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
     );
 
     for other in [
-        Call::new(31, USER, &[ORG], decision(1, "Pump still leaks")),
-        Call::new(31, USER, &[ORG], decision(2, "Pump still leaks!")),
-        Call::new(31, USER + 1, &[ORG], decision(2, "Pump still leaks")),
+        call(31, USER, &[ORG], decision(1, "Pump still leaks")),
+        call(31, USER, &[ORG], decision(2, "Pump still leaks!")),
+        call(31, USER + 1, &[ORG], decision(2, "Pump still leaks")),
     ] {
         let (status, body) = send(&h.app, &other).await;
         assert_eq!(status, 409);
@@ -194,19 +188,13 @@ async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
 async fn invalid_requests_leave_the_table_untouched() {
     let h = seeded(&[intervention(41, 3, ORG)]).await;
     let before = h.intervention(41).await;
-    let bad_body = Call::new(41, USER, &[ORG], json!({"decision": 3}));
+    let bad_body = call(41, USER, &[ORG], json!({"decision": 3}));
     let (status, body) = send(&h.app, &bad_body).await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["pointer"], "#/decisionComment");
-    let scopeless = {
-        let mut c = Call::new(41, USER, &[], decision(1, "x"));
-        c.orgs = vec![ORG];
-        c
-    };
-    let mut req = scopeless.request();
-    req.headers_mut().remove("x-session-token");
-    let resp = intervention_verify::handler::handle(&h.app, req).await;
-    assert_eq!(resp.status().as_u16(), 401);
+    let no_session = call(41, USER, &[ORG], decision(1, "x")).without("x-session-token");
+    let (status, _) = send(&h.app, &no_session).await;
+    assert_eq!(status, 401);
     assert_eq!(h.intervention(41).await, before);
 }
 
@@ -217,13 +205,13 @@ async fn sixteen_concurrent_decisions_apply_exactly_once() {
     for i in 0..16_i64 {
         let h = h.clone();
         tasks.spawn(async move {
-            let call = Call::new(
+            let event = call(
                 51,
                 1000 + i,
                 &[ORG],
                 decision(1 + i % 2, &format!("from {i}")),
             );
-            send(&h.app, &call).await
+            send(&h.app, &event).await
         });
     }
     let mut statuses = Vec::new();
@@ -290,12 +278,12 @@ async fn notification_is_marked_read_only_for_its_recipient() {
     };
     let with_note = |n: &str| json!({"decisionComment": "ok", "decision": 1, "notificationId": n});
 
-    let (status, body) = send(&h.app, &Call::new(61, USER, &[ORG], with_note("n-mine"))).await;
+    let (status, body) = send(&h.app, &call(61, USER, &[ORG], with_note("n-mine"))).await;
     assert_eq!(status, 200);
     let mine = note("n-mine").await;
     assert_eq!(mine["readAt"], body["data"]["verifiedAt"]);
 
-    let (status, _) = send(&h.app, &Call::new(62, USER, &[ORG], with_note("n-other"))).await;
+    let (status, _) = send(&h.app, &call(62, USER, &[ORG], with_note("n-other"))).await;
     assert_eq!(
         status, 200,
         "a foreign notification never fails the decision"
@@ -305,13 +293,13 @@ async fn notification_is_marked_read_only_for_its_recipient() {
         json!({"id": "n-other", "userId": USER + 1})
     );
 
-    let (status, _) = send(&h.app, &Call::new(63, USER, &[ORG], with_note("n-missing"))).await;
+    let (status, _) = send(&h.app, &call(63, USER, &[ORG], with_note("n-missing"))).await;
     assert_eq!(status, 200);
     assert_eq!(note("n-missing").await, Value::Null, "not created");
 
     // Already read: kept. A replay is a 200, so it marks too.
     let replay = json!({"decisionComment": "ok", "decision": 1, "notificationId": "n-read"});
-    let (status, _) = send(&h.app, &Call::new(61, USER, &[ORG], replay)).await;
+    let (status, _) = send(&h.app, &call(61, USER, &[ORG], replay)).await;
     assert_eq!(status, 200);
     assert_eq!(note("n-read").await["readAt"], "2024-01-01T00:00:00.000Z");
 }
@@ -319,7 +307,7 @@ async fn notification_is_marked_read_only_for_its_recipient() {
 #[tokio::test]
 async fn sparse_items_answer_null_for_unset_fields() {
     let h = seeded(&[json!({"id": 71, "status": 3, "organizationId": ORG})]).await;
-    let (status, body) = send(&h.app, &Call::new(71, USER, &[ORG], decision(1, ""))).await;
+    let (status, body) = send(&h.app, &call(71, USER, &[ORG], decision(1, ""))).await;
     assert_eq!(status, 200);
     let data = &body["data"];
     assert_eq!(data.as_object().map(|o| o.len()), Some(28));
@@ -332,7 +320,7 @@ async fn sparse_items_answer_null_for_unset_fields() {
 async fn extreme_ids_are_accepted_and_not_found() {
     let h = harness().await;
     for id in [9_007_199_254_740_991_i64, -9_007_199_254_740_991, 0] {
-        let (status, body) = send(&h.app, &Call::new(id, USER, &[ORG], decision(1, "x"))).await;
+        let (status, body) = send(&h.app, &call(id, USER, &[ORG], decision(1, "x"))).await;
         assert_eq!(status, 404, "{id}: {body}");
     }
 }

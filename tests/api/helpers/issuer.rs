@@ -1,7 +1,6 @@
 //! A real HTTP JWKS endpoint on loopback that a test changes while the
 //! function runs: the keys it publishes, its `Cache-Control`, and the ways an
 //! issuer fails (an error status, garbage, a huge body, silence).
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

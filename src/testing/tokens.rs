@@ -1,15 +1,13 @@
-//! Token minting for tests and benchmarks, with the test-only keys in
-//! `tests/fixtures/keys`. Shared by path so unit tests, integration tests and
-//! benches sign with one set of helpers.
-#![allow(dead_code)]
+//! Token minting with the test-only keys in `tests/fixtures/keys`: one set of
+//! claims and signers for every test, the bench and `dev-tokens`.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 pub const ACCESS_SECRET: &str = "test-access-secret-0123456789abcdef";
 pub const SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
-pub const JWKS: &str = include_str!("../fixtures/keys/jwks.json");
-pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/keys/rsa_pub.pem");
+pub const JWKS: &str = include_str!("../../tests/fixtures/keys/jwks.json");
+pub const RSA_PUBLIC_PEM: &str = include_str!("../../tests/fixtures/keys/rsa_pub.pem");
 pub const SCOPE: &str = "interventions:read interventions:verify";
 
 pub fn now() -> i64 {
@@ -25,10 +23,14 @@ pub fn signing_key(alg: Algorithm) -> EncodingKey {
     let pem = |s: &str| s.as_bytes().to_vec();
     let key = match alg {
         Algorithm::RS256 => {
-            EncodingKey::from_rsa_pem(&pem(include_str!("../fixtures/keys/rsa.pem")))
+            EncodingKey::from_rsa_pem(&pem(include_str!("../../tests/fixtures/keys/rsa.pem")))
         }
-        Algorithm::ES256 => EncodingKey::from_ec_pem(&pem(include_str!("../fixtures/keys/ec.pem"))),
-        Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem(include_str!("../fixtures/keys/ed.pem"))),
+        Algorithm::ES256 => {
+            EncodingKey::from_ec_pem(&pem(include_str!("../../tests/fixtures/keys/ec.pem")))
+        }
+        Algorithm::EdDSA => {
+            EncodingKey::from_ed_pem(&pem(include_str!("../../tests/fixtures/keys/ed.pem")))
+        }
         _ => Ok(EncodingKey::from_secret(ACCESS_SECRET.as_bytes())),
     };
     key.unwrap_or_else(|e| panic!("fixture key for {alg:?}: {e}"))
@@ -56,22 +58,41 @@ pub fn sign(alg: Algorithm, claims: &Value) -> String {
 }
 
 pub fn access_claims(user: i64, orgs: &[i64]) -> Value {
+    access_claims_for(user, orgs, SCOPE, 3600)
+}
+
+/// Access-token claims as an issuer writes them (RFC 9068), valid `ttl` s.
+pub fn access_claims_for(user: i64, orgs: &[i64], scope: &str, ttl: i64) -> Value {
     json!({
         "sub": user.to_string(),
         "organizationIds": orgs,
-        "scope": SCOPE,
+        "scope": scope,
         "iat": now(),
-        "exp": now() + 3600,
+        "exp": now() + ttl,
     })
 }
 
 pub fn session_claims(user: i64) -> Value {
+    session_claims_for(user, &format!("session-{user}"), 3600)
+}
+
+/// Session-token claims as the reference's example has them, valid `ttl` s.
+pub fn session_claims_for(user: i64, session_id: &str, ttl: i64) -> Value {
     json!({
         "userId": user.to_string(),
-        "sessionId": format!("session-{user}"),
+        "sessionId": session_id,
         "iat": now(),
-        "exp": now() + 3600,
+        "exp": now() + ttl,
     })
+}
+
+/// An HS256 token of `claims` signed with `secret`.
+pub fn hs256(claims: &Value, secret: &[u8]) -> String {
+    sign_with(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
 }
 
 pub fn access(user: i64, orgs: &[i64]) -> String {
@@ -83,9 +104,5 @@ pub fn session(user: i64) -> String {
 }
 
 pub fn session_with(claims: &Value) -> String {
-    sign_with(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(SESSION_SECRET.as_bytes()),
-    )
+    hs256(claims, SESSION_SECRET.as_bytes())
 }

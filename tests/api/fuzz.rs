@@ -4,51 +4,18 @@
 //! problem+json. `FUZZ_CASES` sets the number of cases (default 3000); the
 //! README documents a longer run.
 
-mod common;
-
-use base64::Engine;
-use common::tokens;
-use intervention_verify::auth::Verifier;
+use crate::helpers::{Event, tokens};
 use intervention_verify::config::AllowedOrigins;
-use intervention_verify::domain::{DecisionWrite, Intervention};
-use intervention_verify::edge::lambda::{ApiEvent, into_request};
 use intervention_verify::handler::{App, handle};
-use intervention_verify::store::{
-    InterventionStore, NotificationOutcome, StoreError, WriteOutcome,
-};
+use intervention_verify::testing::{self, stores::StubStore};
 use lambda_http::Body;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 /// Storage that accepts every decision: what is fuzzed here is the edge.
 /// (Decisions against the real engine are in verify_api.rs.)
-struct AcceptingStore;
-
-impl InterventionStore for AcceptingStore {
-    async fn apply_decision(&self, w: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
-        Ok(WriteOutcome::Applied(Intervention {
-            id: Some(w.intervention_id),
-            status: Some(w.new_status),
-            ..Intervention::default()
-        }))
-    }
-    async fn mark_notification_read(
-        &self,
-        _: &str,
-        _: i64,
-        _: &str,
-    ) -> Result<NotificationOutcome, StoreError> {
-        Ok(NotificationOutcome::Marked)
-    }
-}
-
-fn app() -> App<AcceptingStore> {
-    App {
-        verifier: Verifier::new(&common::test_auth()).unwrap_or_else(|e| panic!("{e}")),
-        store: AcceptingStore,
-        origins: AllowedOrigins::Any,
-        log_sink: |_| {},
-    }
+fn app() -> App<StubStore> {
+    testing::app(StubStore::accepting(), AllowedOrigins::Any)
 }
 
 fn header_text() -> impl Strategy<Value = String> {
@@ -167,50 +134,34 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-fn event(c: &Case) -> Value {
-    let mut headers = serde_json::Map::new();
-    if let Some(a) = &c.authorization {
-        headers.insert("Authorization".into(), json!(a));
-    }
-    if let Some(s) = &c.session {
-        headers.insert("x-session-token".into(), json!(s));
-    }
-    if let Some(t) = &c.content_type {
-        headers.insert("Content-Type".into(), json!(t));
-    }
-    let body = if c.base64 {
-        let mut b = base64::engine::general_purpose::STANDARD.encode(&c.body);
-        if c.corrupt_base64 {
-            b.push_str("%!");
+fn event(c: &Case) -> Event {
+    let mut e = Event::patch(0)
+        .method(c.method)
+        .id(c.id.as_deref())
+        .request_id("fuzz");
+    let headers = [
+        ("Authorization", &c.authorization),
+        ("x-session-token", &c.session),
+        ("Content-Type", &c.content_type),
+    ];
+    for (name, value) in headers {
+        if let Some(v) = value {
+            e = e.header(name, v.as_str());
         }
-        b
-    } else {
-        String::from_utf8_lossy(&c.body).into_owned()
-    };
-    let id = c.id.clone().unwrap_or_default();
-    let mut e = json!({
-        "resource": "/interventions/v2/rs/{interventionId}/verify",
-        "path": format!("/interventions/v2/rs/{id}/verify"),
-        "httpMethod": c.method,
-        "headers": headers,
-        "requestContext": {"requestId": "fuzz", "httpMethod": c.method},
-        "body": body,
-        "isBase64Encoded": c.base64,
-    });
-    if let Some(id) = &c.id {
-        e["pathParameters"] = json!({"interventionId": id});
     }
-    e
+    match (c.base64, c.corrupt_base64) {
+        (true, true) => e.corrupt_base64_body(),
+        (true, false) => e.base64_body(&c.body),
+        (false, _) => e.body(String::from_utf8_lossy(&c.body)),
+    }
 }
 
 fn check_response(
-    app: &App<AcceptingStore>,
+    app: &App<StubStore>,
     rt: &tokio::runtime::Runtime,
     c: &Case,
 ) -> Result<u16, TestCaseError> {
-    let event: ApiEvent =
-        serde_json::from_value(event(c)).map_err(|e| TestCaseError::fail(format!("event: {e}")))?;
-    let resp = rt.block_on(handle(app, into_request(event, Default::default())));
+    let resp = rt.block_on(handle(app, event(c).request()));
     let status = resp.status().as_u16();
     prop_assert!(status < 500, "server error {status} for {c:?}");
     if status >= 400 {

@@ -1,13 +1,11 @@
 //! The real `bootstrap` binary under a stand-in Runtime API, with real tokens
 //! and a distinctive comment: its whole output holds no token, no secret and
-//! no comment text, and each request left exactly one JSON line with SPEC's
+//! no comment text, and each request left exactly one JSON line with the contract's
 //! fields.
 
-mod common;
-
-use common::engine::put;
-use common::lambda::{auth_headers, function_env, rest_event, run};
-use common::{harness, intervention, tokens};
+use crate::helpers::engine::put;
+use crate::helpers::runtime::{auth_headers, function_env, rest_event, run};
+use crate::helpers::{harness, intervention, tokens};
 use serde_json::{Value, json};
 
 const COMMENT: &str = "ZEBRA-7f3a confidential remark about the provider";
@@ -74,7 +72,7 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
         );
     }
 
-    // Every line is JSON; exactly one request line per request, with SPEC's fields.
+    // Every line is JSON; exactly one request line per request, with the contract's fields.
     let lines: Vec<Value> = logs
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -116,14 +114,14 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
 /// holds neither secret value nor token, and the request lines still come.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_of_the_key_refresh_paths_hold_no_secret() {
-    use common::issuer::{Answer, Issuer, jwks};
+    use crate::helpers::issuer::{Answer, Issuer, jwks};
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
     let h = harness().await;
     put(&h.client, &h.interventions, intervention(1, 3, 4)).await;
     let secret = "logs-test-session-secret-value-0123456789";
     let secret_id = format!("logs/session-{}", std::process::id());
-    common::engine::secrets_client(&common::engine::engine().endpoint())
+    crate::helpers::engine::secrets_client(&crate::helpers::engine::engine().endpoint())
         .create_secret()
         .name(&secret_id)
         .secret_string(secret)
@@ -187,7 +185,7 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     env.push(format!("SESSION_TOKEN_SECRET_ID={secret_id}"));
     env.push(format!(
         "AWS_ENDPOINT_URL_SECRETS_MANAGER={}",
-        common::engine::engine().endpoint()
+        crate::helpers::engine::engine().endpoint()
     ));
     env.push(format!("ACCESS_TOKEN_JWKS_URL={}", issuer.url()));
     let dir = std::env::temp_dir().join(format!("verify-key-logs-{}", std::process::id()));

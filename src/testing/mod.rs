@@ -1,0 +1,47 @@
+//! The test kit: tokens, the auth fixture, API Gateway events and a stand-in
+//! store, shared by the unit tests, the integration tests, the fuzzer, the
+//! bench and `dev-tokens`. Compiled for `cfg(test)` and with the `testing`
+//! feature only; the deployed function never contains it.
+
+pub mod events;
+pub mod stores;
+pub mod tokens;
+
+use crate::auth::{AuthSettings, SecretSource, Verifier};
+use crate::config::AllowedOrigins;
+use crate::handler::App;
+
+/// Keys of every kind the function accepts: the fixture JWKS (RS256, ES256,
+/// EdDSA), the HS256 access secret and the session secret, all in memory.
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        access_jwks: Some(tokens::JWKS.to_owned()),
+        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
+        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
+        ..AuthSettings::default()
+    }
+}
+
+pub fn verifier(settings: &AuthSettings) -> Verifier {
+    Verifier::new(settings).unwrap_or_else(|e| panic!("test keys: {e}"))
+}
+
+/// The function with the test keys over `store`, logging nowhere.
+pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
+    App {
+        verifier: verifier(&auth_settings()),
+        store,
+        origins,
+        log_sink: |_| {},
+    }
+}
+
+/// Polls a future that cannot wait (keys in memory, a stand-in store) to its
+/// end, without a runtime.
+pub fn ready<T>(f: impl Future<Output = T>) -> T {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(f).poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the future waited on something"),
+    }
+}

@@ -1,0 +1,110 @@
+//! A stand-in for storage, where a test must see what the handler asked of
+//! it, script a failure, or leave the engine out (fuzzing, the CPU bench).
+//! Decisions against a real engine are the integration tests' business.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::{DecisionWrite, Intervention};
+use crate::store::{
+    InterventionStore, NotificationOutcome, StoreError, WriteOutcome, decision_expression,
+    read_item,
+};
+
+#[derive(Debug, Default)]
+enum Answer {
+    /// No decision may reach storage: answering is a test failure (500).
+    #[default]
+    Nothing,
+    /// This, once.
+    Once(Box<Result<WriteOutcome, StoreError>>),
+    /// Every decision applied, the record echoing the write.
+    Accept,
+    /// As the DynamoDB store does, minus the round trip: the update built,
+    /// then this item (what `ALL_NEW` returns) mapped to the record.
+    Item(HashMap<String, AttributeValue>),
+}
+
+/// Records every call; answers as scripted.
+#[derive(Debug, Default)]
+pub struct StubStore {
+    pub writes: RefCell<Vec<DecisionWrite>>,
+    pub notifications: RefCell<Vec<(String, i64)>>,
+    answer: RefCell<Answer>,
+    notification_answer: RefCell<Option<Result<NotificationOutcome, StoreError>>>,
+}
+
+impl StubStore {
+    /// For requests that must never reach storage.
+    pub fn untouchable() -> Self {
+        Self::default()
+    }
+
+    pub fn answering(answer: Result<WriteOutcome, StoreError>) -> Self {
+        let s = Self::default();
+        *s.answer.borrow_mut() = Answer::Once(Box::new(answer));
+        s
+    }
+
+    pub fn accepting() -> Self {
+        let s = Self::default();
+        *s.answer.borrow_mut() = Answer::Accept;
+        s
+    }
+
+    /// Builds the update and maps `item`, once per call to [`Self::set_item`].
+    pub fn returning_items() -> Self {
+        Self::default()
+    }
+
+    pub fn set_item(&self, item: HashMap<String, AttributeValue>) {
+        *self.answer.borrow_mut() = Answer::Item(item);
+    }
+
+    pub fn notification_answer(&self, answer: Result<NotificationOutcome, StoreError>) {
+        *self.notification_answer.borrow_mut() = Some(answer);
+    }
+
+    pub fn untouched(&self) -> bool {
+        self.writes.borrow().is_empty() && self.notifications.borrow().is_empty()
+    }
+}
+
+impl InterventionStore for StubStore {
+    async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
+        let answer = std::mem::take(&mut *self.answer.borrow_mut());
+        let result = match answer {
+            Answer::Nothing => Err(StoreError::Internal("no answer scripted".into())),
+            Answer::Once(r) => *r,
+            Answer::Accept => {
+                *self.answer.borrow_mut() = Answer::Accept;
+                Ok(WriteOutcome::Applied(Intervention {
+                    id: Some(write.intervention_id),
+                    status: Some(write.new_status),
+                    ..Intervention::default()
+                }))
+            }
+            Answer::Item(item) => {
+                std::hint::black_box(decision_expression(write)?);
+                return read_item(item).map(WriteOutcome::Applied);
+            }
+        };
+        self.writes.borrow_mut().push(write.clone());
+        result
+    }
+
+    async fn mark_notification_read(
+        &self,
+        id: &str,
+        user: i64,
+        _at: &str,
+    ) -> Result<NotificationOutcome, StoreError> {
+        self.notifications.borrow_mut().push((id.to_owned(), user));
+        self.notification_answer
+            .borrow_mut()
+            .take()
+            .unwrap_or(Ok(NotificationOutcome::Marked))
+    }
+}
