@@ -14,17 +14,9 @@ export PATH="$PWD/$VENV/bin:$PATH"
 export RUST_LOG=${RUST_LOG:-info}
 export ENGINE_PORT TOKEN_TTL=43200
 
-pids=()
-work=$(mktemp -d)
-cleanup() {
-  trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  echo "stopped"
-}
-trap cleanup INT TERM EXIT
-
 source scripts/local_stack.sh
+local_stack_init
+trap 'trap - INT TERM EXIT; local_stack_cleanup; echo stopped' INT TERM EXIT
 local_stack_start
 echo "local DynamoDB + Secrets Manager on $AWS_ENDPOINT_URL_DYNAMODB (secret $SESSION_TOKEN_SECRET_ID)"
 echo "local issuer JWKS on $ACCESS_TOKEN_JWKS_URL"

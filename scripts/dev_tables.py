@@ -13,15 +13,15 @@ from decimal import Decimal
 import boto3
 
 
+def local(endpoint):
+    """Arguments of a boto3 client for the local engine."""
+    return dict(endpoint_url=endpoint, region_name="eu-west-3",
+                aws_access_key_id="local", aws_secret_access_key="local")
+
+
 def main():
     endpoint, seed_path, interventions, notifications = sys.argv[1:5]
-    ddb = boto3.resource(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="eu-west-3",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    ddb = boto3.resource("dynamodb", **local(endpoint))
     existing = {t.name for t in ddb.tables.all()}
     for name, key_type in ((interventions, "N"), (notifications, "S")):
         if name in existing:
@@ -46,13 +46,7 @@ def main():
 
 
 def store_secret(endpoint, secret_id, value):
-    sm = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint,
-        region_name="eu-west-3",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sm = boto3.client("secretsmanager", **local(endpoint))
     try:
         sm.create_secret(Name=secret_id, SecretString=value)
     except sm.exceptions.ResourceExistsException:

@@ -12,19 +12,12 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export RUST_LOG=info
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  pkill -P $$ 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+source scripts/local_stack.sh
+local_stack_init
 
 free_port() { python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 page_a=$(free_port); page_b=$(free_port); page_denied=$(free_port); port=$(free_port)
 
-source scripts/local_stack.sh
 local_stack_start
 export ALLOWED_ORIGINS="http://127.0.0.1:${page_a},http://localhost:${page_b}"
 cargo build --quiet --bin bootstrap

@@ -9,8 +9,20 @@
 #   - mints ACCESS_TOKEN (RS256, kid rsa-1) and SESSION_TOKEN for user 42,
 #     organisation 1, valid $TOKEN_TTL seconds,
 #   - leaves no secret value in the function's environment.
-# The caller defines `pids` (an array) and `work` (a temp dir), and kills
-# "${pids[@]}" on exit.
+# The caller calls local_stack_init first: it sets `work` (a temp dir) and
+# `pids` (what to stop), and stops them all when the caller exits.
+
+local_stack_init() {
+  work=$(mktemp -d)
+  pids=()
+  trap local_stack_cleanup EXIT
+}
+
+local_stack_cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  pkill -P $$ 2>/dev/null || true
+  wait 2>/dev/null || true
+}
 
 local_stack_start() {
   set -a

@@ -10,16 +10,9 @@ MAX_EXAMPLES=${MAX_EXAMPLES:-150}
 
 export RUST_LOG=warn
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  pkill -P $$ 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
 source scripts/local_stack.sh
+local_stack_init
+
 local_stack_start
 cargo build --quiet --bin bootstrap
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -284,12 +284,7 @@ mod tests {
     }
 
     fn record(status: i64) -> Intervention {
-        Intervention {
-            id: Some(10),
-            status: Some(status),
-            organization_id: Some(3),
-            ..Intervention::default()
-        }
+        crate::testing::record(10, status, 3)
     }
 
     fn verified(status: i64, by: i64, comment: &str) -> Intervention {

@@ -456,6 +456,18 @@ mod tests {
         }
     }
 
+    /// A cache that obtained `value` at start-up.
+    fn holding(value: u32, clock: &Clock) -> Cached<u32> {
+        Cached::new(
+            "T",
+            clock.clone(),
+            Some(Fetched {
+                value,
+                ttl: SECRET_TTL,
+            }),
+        )
+    }
+
     fn down() -> Result<u32, FetchError> {
         Err(FetchError::Unavailable("down".into()))
     }
@@ -464,14 +476,7 @@ mod tests {
     fn a_fresh_value_is_served_without_fetching() {
         let clock = Clock::manual();
         let src = Source::new(Ok(2));
-        let c = Cached::new(
-            "T",
-            clock.clone(),
-            Some(Fetched {
-                value: 1,
-                ttl: SECRET_TTL,
-            }),
-        );
+        let c = holding(1, &clock);
         assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
         clock.advance(SECRET_TTL - Duration::from_secs(1));
         assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
@@ -485,14 +490,7 @@ mod tests {
     fn a_failed_refresh_keeps_the_last_value_for_at_most_a_day() {
         let clock = Clock::manual();
         let src = Source::new(down());
-        let c = Cached::new(
-            "T",
-            clock.clone(),
-            Some(Fetched {
-                value: 1,
-                ttl: SECRET_TTL,
-            }),
-        );
+        let c = holding(1, &clock);
         clock.advance(SECRET_TTL);
         assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
         assert_eq!(src.calls(), 1);
@@ -529,14 +527,7 @@ mod tests {
     fn misses_refetch_at_once_then_at_most_every_thirty_seconds() {
         let clock = Clock::manual();
         let src = Source::new(Ok(2));
-        let c = Cached::new(
-            "T",
-            clock.clone(),
-            Some(Fetched {
-                value: 1,
-                ttl: SECRET_TTL,
-            }),
-        );
+        let c = holding(1, &clock);
         assert_eq!(
             block(c.refetch_after_miss(|| src.fetch())).as_deref(),
             Some(&2)

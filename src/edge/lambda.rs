@@ -105,9 +105,10 @@ impl ResponseFormat {
         ApiResponse {
             status_code: parts.status.as_u16(),
             headers: parts.headers,
-            multi_value_headers: (self == ResponseFormat::Rest).then_some(EmptyMap {}),
+            multi_value_headers: EmptyMap {},
             body,
             is_base64_encoded,
+            cookies: (self == ResponseFormat::HttpApi).then_some([]),
         }
     }
 }
@@ -119,12 +120,14 @@ pub struct ApiResponse {
     status_code: u16,
     #[serde(serialize_with = "header_values")]
     headers: HeaderMap,
-    /// REST only: every header is single-valued here.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    multi_value_headers: Option<EmptyMap>,
+    /// Every header is single-valued here; the field is expected all the same.
+    multi_value_headers: EmptyMap,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
     is_base64_encoded: bool,
+    /// HTTP API only, where a reader may require it (cargo lambda's does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookies: Option<[&'static str; 0]>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -323,7 +326,14 @@ mod tests {
         let http = serde_json::to_value(ResponseFormat::HttpApi.respond(resp()))?;
         assert_eq!(http["statusCode"], 409);
         assert_eq!(http["body"], "{}");
-        assert!(http.get("multiValueHeaders").is_none());
+        assert_eq!(http["cookies"], serde_json::json!([]));
+        // What the runtime's own types read back is what we wrote.
+        let back: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse =
+            serde_json::from_value(http)?;
+        assert_eq!(back.status_code, 409);
+        let back: lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse =
+            serde_json::from_value(rest.clone())?;
+        assert_eq!(back.status_code, 409);
         let mut binary = Response::new(Body::Binary(b"{}".to_vec()));
         *binary.status_mut() = lambda_http::http::StatusCode::OK;
         let b = serde_json::to_value(ResponseFormat::Rest.respond(binary))?;

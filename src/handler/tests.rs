@@ -62,13 +62,18 @@ async fn call(app: &App<StubStore>, event: Event) -> (StatusCode, HashMap<String
     (resp.status(), headers, body)
 }
 
-fn record(status: i64) -> Intervention {
-    Intervention {
-        id: Some(17),
-        status: Some(status),
-        organization_id: Some(2),
-        ..Intervention::default()
+fn assert_headers(headers: &HashMap<String, String>, expected: &[(&str, &str)]) {
+    for (name, value) in expected {
+        assert_eq!(
+            headers.get(*name).map(String::as_str),
+            Some(*value),
+            "{name}"
+        );
     }
+}
+
+fn record(status: i64) -> Intervention {
+    testing::record(17, status, 2)
 }
 
 /// A problem+json body with `status` and `code`, and the request id.
@@ -420,21 +425,13 @@ async fn preflight_comes_first_and_touches_nothing() {
     let (status, headers, body) = call(&app, r).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(body, Value::Null);
-    assert_eq!(
-        headers
-            .get("access-control-allow-origin")
-            .map(String::as_str),
-        Some("https://app.example")
-    );
-    assert_eq!(
-        headers
-            .get("access-control-allow-methods")
-            .map(String::as_str),
-        Some("PATCH")
-    );
-    assert_eq!(
-        headers.get("access-control-max-age").map(String::as_str),
-        Some("7200")
+    assert_headers(
+        &headers,
+        &[
+            ("access-control-allow-origin", "https://app.example"),
+            ("access-control-allow-methods", "PATCH"),
+            ("access-control-max-age", "7200"),
+        ],
     );
     assert!(app.store.untouched());
 
@@ -463,54 +460,45 @@ async fn preflight_comes_first_and_touches_nothing() {
     assert!(app.store.untouched());
 }
 
-/// Errors are readable from an allowed origin: the origin is echoed and
-/// the headers a client acts on are exposed.
+/// Answers are readable from an allowed origin, errors included: the
+/// origin is echoed and the headers a client acts on are exposed. Other
+/// origins get nothing.
 #[tokio::test]
-async fn error_answers_expose_their_headers_to_allowed_origins() {
-    let app = app(StubStore::untouchable());
-    let (status, headers, _) = call(
-        &app,
-        valid()
-            .without("authorization")
-            .header("origin", "https://app.example"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        headers
-            .get("access-control-allow-origin")
-            .map(String::as_str),
-        Some("https://app.example")
-    );
-    assert_eq!(
-        headers
-            .get("access-control-expose-headers")
-            .map(String::as_str),
-        Some("Retry-After, WWW-Authenticate")
-    );
-    assert!(headers.contains_key("www-authenticate"));
-}
-
-#[tokio::test]
-async fn cors_origin_is_echoed_only_when_allowed() {
-    let app1 = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
-    let (_, headers, _) = call(&app1, valid().header("origin", "https://app.example")).await;
-    assert_eq!(
-        headers
-            .get("access-control-allow-origin")
-            .map(String::as_str),
-        Some("https://app.example")
-    );
-    assert_eq!(headers.get("vary").map(String::as_str), Some("Origin"));
-    let app2 = app(StubStore::untouchable());
+async fn cors_headers_go_to_allowed_origins_only() {
+    let applied = app(StubStore::answering(Ok(WriteOutcome::Applied(record(4)))));
+    let refused = app(StubStore::untouchable());
+    for (app, event, status) in [
+        (&applied, valid(), StatusCode::OK),
+        (
+            &refused,
+            valid().without("authorization"),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let (got, headers, _) = call(app, event.header("origin", "https://app.example")).await;
+        assert_eq!(got, status);
+        assert_headers(
+            &headers,
+            &[
+                ("access-control-allow-origin", "https://app.example"),
+                (
+                    "access-control-expose-headers",
+                    "Retry-After, WWW-Authenticate",
+                ),
+                ("vary", "Origin"),
+            ],
+        );
+    }
     let (_, headers, _) = call(
-        &app2,
+        &refused,
         valid()
             .without("authorization")
             .header("origin", "https://evil.example"),
     )
     .await;
+    assert!(headers.contains_key("www-authenticate"));
     assert!(!headers.contains_key("access-control-allow-origin"));
+    assert!(!headers.contains_key("access-control-expose-headers"));
 }
 
 // --- The attack catalogue: every forged or misused token gets 401 and writes nothing.

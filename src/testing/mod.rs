@@ -9,6 +9,7 @@ pub mod tokens;
 
 use crate::auth::{AuthSettings, SecretSource, Verifier};
 use crate::config::AllowedOrigins;
+use crate::domain::Intervention;
 use crate::handler::App;
 
 /// Keys of every kind the function accepts: the fixture JWKS (RS256, ES256,
@@ -33,6 +34,16 @@ pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
         store,
         origins,
         log_sink: |_| {},
+    }
+}
+
+/// An intervention record with only its id, status and organisation set.
+pub fn record(id: i64, status: i64, organization_id: i64) -> Intervention {
+    Intervention {
+        id: Some(id),
+        status: Some(status),
+        organization_id: Some(organization_id),
+        ..Intervention::default()
     }
 }
 

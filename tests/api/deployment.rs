@@ -5,31 +5,14 @@
 //! read metrics the code emits, no secret in the function's configuration.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use intervention_verify::telemetry::metrics;
 use serde_json::Value;
 
 fn translate(params: &[&str]) -> Value {
-    let python = std::env::var("LOCAL_DYNAMODB_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned());
-    let mut cmd = Command::new(&python);
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/translate_template.py"
-    ));
-    for p in params {
-        cmd.args(["--param", p]);
-    }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{python}: {e} (run `make venv`)"));
-    assert!(
-        out.status.success(),
-        "translation failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("translation output: {e}"))
+    let args = params.iter().flat_map(|p| ["--param", p]);
+    let stdout = crate::helpers::run_script("translate_template.py", args);
+    serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("translation output: {e}"))
 }
 
 fn resources<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {

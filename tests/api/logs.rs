@@ -4,7 +4,7 @@
 //! fields.
 
 use crate::helpers::engine::put;
-use crate::helpers::runtime::{auth_headers, function_env, rest_event, run};
+use crate::helpers::runtime::{function_env, rest_event, run, statuses};
 use crate::helpers::{harness, intervention, tokens};
 use serde_json::{Value, json};
 
@@ -25,17 +25,16 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
     let access = tokens::access(8, &[4]);
     let session = tokens::session(8);
     let forged = format!("{}x", tokens::access(8, &[4]));
-    let good = auth_headers(&access, &session);
     let body =
         json!({"decisionComment": COMMENT, "decision": 1, "notificationId": "n-1"}).to_string();
     let bad_body = json!({"decisionComment": COMMENT, "decision": 9}).to_string();
     let events = vec![
-        rest_event("1", good.clone(), &body, "log-applied"),
-        rest_event("1", good.clone(), &body, "log-replayed"),
-        rest_event("2", good.clone(), &body, "log-conflict"),
-        rest_event("1", good.clone(), &bad_body, "log-invalid"),
-        rest_event("1", auth_headers(&forged, &session), &body, "log-forged"),
-        rest_event("999", good.clone(), &body, "log-missing"),
+        rest_event("1", &access, &session, &body, "log-applied"),
+        rest_event("1", &access, &session, &body, "log-replayed"),
+        rest_event("2", &access, &session, &body, "log-conflict"),
+        rest_event("1", &access, &session, &bad_body, "log-invalid"),
+        rest_event("1", &forged, &session, &body, "log-forged"),
+        rest_event("999", &access, &session, &body, "log-missing"),
     ];
     let dir = std::env::temp_dir().join(format!("verify-logs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -45,12 +44,7 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
         &function_env(&h.interventions, &h.notifications),
         &dir,
     );
-    let statuses: Vec<i64> = report["invocations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["statusCode"].as_i64())
-        .collect();
+    let statuses = statuses(&report);
     assert_eq!(statuses, [200, 200, 409, 400, 401, 404], "{report}");
 
     // Nothing secret, anywhere in the output.
@@ -121,13 +115,7 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     put(&h.client, &h.interventions, intervention(1, 3, 4)).await;
     let secret = "logs-test-session-secret-value-0123456789";
     let secret_id = format!("logs/session-{}", std::process::id());
-    crate::helpers::engine::secrets_client(&crate::helpers::engine::engine().endpoint())
-        .create_secret()
-        .name(&secret_id)
-        .secret_string(secret)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    crate::helpers::engine::put_secret(&secret_id, secret).await;
     let issuer = Issuer::start(Answer::Keys {
         doc: jwks(&[("rsa-1", "logs-k1")]),
         max_age: 600,
@@ -156,19 +144,9 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     let unknown_kid = access_with("logs-unknown");
     let body = json!({"decisionComment": COMMENT, "decision": 1}).to_string();
     let events = vec![
-        rest_event("1", auth_headers(&access, &session), &body, "keys-applied"),
-        rest_event(
-            "1",
-            auth_headers(&access, &forged_session),
-            &body,
-            "keys-forged",
-        ),
-        rest_event(
-            "1",
-            auth_headers(&unknown_kid, &session),
-            &body,
-            "keys-unknown-kid",
-        ),
+        rest_event("1", &access, &session, &body, "keys-applied"),
+        rest_event("1", &access, &forged_session, &body, "keys-forged"),
+        rest_event("1", &unknown_kid, &session, &body, "keys-unknown-kid"),
     ];
     let mut env: Vec<String> = function_env(&h.interventions, &h.notifications)
         .into_iter()
@@ -192,12 +170,7 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let (report, logs) =
         tokio::task::block_in_place(|| run(env!("CARGO_BIN_EXE_bootstrap"), &events, &env, &dir));
-    let statuses: Vec<i64> = report["invocations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["statusCode"].as_i64())
-        .collect();
+    let statuses = statuses(&report);
     assert_eq!(statuses, [200, 401, 401], "{report}\n{logs}");
     assert_eq!(
         issuer.hits(),

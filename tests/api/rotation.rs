@@ -65,24 +65,12 @@ fn unique(prefix: &str) -> String {
 
 async fn create_secret(value: &str) -> String {
     let id = unique("rotation/session");
-    secrets_client(&engine().endpoint())
-        .create_secret()
-        .name(&id)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create secret: {e:?}"));
+    crate::helpers::engine::put_secret(&id, value).await;
     id
 }
 
 async fn rotate(id: &str, value: &str) {
-    secrets_client(&engine().endpoint())
-        .put_secret_value()
-        .secret_id(id)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("rotate secret: {e:?}"));
+    crate::helpers::engine::put_secret(id, value).await;
 }
 
 /// `GetSecretValue` calls the engine has served for `id`.
@@ -106,6 +94,23 @@ fn jwks_from(url: &str) -> AuthSettings {
         session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
         ..Default::default()
     }
+}
+
+/// An issuer publishing the fixture key `fixture` as `k1` (max-age 60 s),
+/// and a verifier that fetched it at start-up.
+async fn issuer_publishing(fixture: &str, clock: &Clock) -> (Issuer, Verifier) {
+    let issuer = Issuer::start(Answer::Keys {
+        doc: jwks(&[(fixture, "k1")]),
+        max_age: 60,
+    })
+    .await;
+    let v = Verifier::start(
+        &jwks_from(&issuer.url()),
+        &clients(&engine().endpoint(), clock),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    (issuer, v)
 }
 
 fn clients(secrets_endpoint: &str, clock: &Clock) -> KeyClients {
@@ -178,18 +183,8 @@ async fn a_session_secret_rotation_fails_no_request() {
 
 #[tokio::test]
 async fn the_issuers_key_rotation_needs_no_restart() {
-    let issuer = Issuer::start(Answer::Keys {
-        doc: jwks(&[("rsa-1", "k1")]),
-        max_age: 60,
-    })
-    .await;
     let clock = Clock::manual();
-    let v = Verifier::start(
-        &jwks_from(&issuer.url()),
-        &clients(&engine().endpoint(), &clock),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (issuer, v) = issuer_publishing("rsa-1", &clock).await;
     let session = tokens::session(USER);
     assert_eq!(issuer.hits(), 1);
     assert!(
@@ -248,18 +243,8 @@ async fn the_issuers_key_rotation_needs_no_restart() {
 
 #[tokio::test]
 async fn a_failing_issuer_keeps_the_last_good_keys_and_never_causes_a_5xx() {
-    let issuer = Issuer::start(Answer::Keys {
-        doc: jwks(&[("ed-1", "k1")]),
-        max_age: 60,
-    })
-    .await;
     let clock = Clock::manual();
-    let v = Verifier::start(
-        &jwks_from(&issuer.url()),
-        &clients(&engine().endpoint(), &clock),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (issuer, v) = issuer_publishing("ed-1", &clock).await;
     let h = harness_verifying(DynamoTimeouts::default(), v).await;
     put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
     let good = access_with_kid(Algorithm::EdDSA, "k1");

@@ -220,6 +220,16 @@ fn no_secret_value_anywhere_in_the_template() {
     }
 }
 
+/// Every statement of the function's inline policies.
+fn statements(t: &Value) -> Vec<&Value> {
+    at(resource(t, "VerifyFunction"), &["Properties", "Policies"])
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| at(p, &["Statement"]).as_sequence().into_iter().flatten())
+        .collect()
+}
+
 fn text_of(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
@@ -227,13 +237,7 @@ fn text_of(v: &Value) -> &str {
 #[test]
 fn secrets_policy_reads_exactly_the_token_secrets() {
     let t = template();
-    let policies = at(resource(&t, "VerifyFunction"), &["Properties", "Policies"]);
-    let statements: Vec<&Value> = policies
-        .as_sequence()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| at(p, &["Statement"]).as_sequence().into_iter().flatten())
-        .collect();
+    let statements = statements(&t);
     let read = statements
         .iter()
         .find(|s| text(at(s, &["Sid"])) == "ReadTokenSecrets")
@@ -273,13 +277,9 @@ fn secrets_policy_reads_exactly_the_token_secrets() {
 #[test]
 fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
     let t = template();
-    let policies = at(resource(&t, "VerifyFunction"), &["Properties", "Policies"]);
     // The DynamoDB statements; the secrets ones are checked above.
-    let statements: Vec<&Value> = policies
-        .as_sequence()
+    let statements: Vec<&Value> = statements(&t)
         .into_iter()
-        .flatten()
-        .flat_map(|p| at(p, &["Statement"]).as_sequence().into_iter().flatten())
         .filter(|s| format!("{:?}", at(s, &["Action"])).contains("dynamodb:"))
         .collect();
     assert!(!statements.is_empty());

@@ -22,10 +22,7 @@ pub struct Engine {
     pub port: u16,
 }
 
-fn python() -> String {
-    std::env::var("LOCAL_DYNAMODB_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned())
-}
+use super::python;
 
 fn spawn(port: u16) -> (Child, u16) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/local_dynamodb.py");
@@ -156,6 +153,33 @@ pub fn client(endpoint: &str, timeouts: DynamoTimeouts) -> Client {
 /// The function's own Secrets Manager client, pointed at `endpoint`.
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     intervention_verify::aws::secrets_client(&sdk(endpoint), None)
+}
+
+/// Stores `value` as secret `id` in the shared engine: created when new,
+/// else rotated (the old `AWSCURRENT` becomes `AWSPREVIOUS`).
+pub async fn put_secret(id: &str, value: &str) {
+    let client = secrets_client(&engine().endpoint());
+    let created = client
+        .create_secret()
+        .name(id)
+        .secret_string(value)
+        .send()
+        .await;
+    if let Err(e) = created {
+        if !e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_exists_exception())
+        {
+            panic!("create secret {id}: {e:?}");
+        }
+        client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("rotate secret {id}: {e:?}"));
+    }
 }
 
 /// Fresh tables with unique names, so tests run in parallel on one engine.

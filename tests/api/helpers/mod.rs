@@ -18,6 +18,34 @@ use serde_json::{Value, json};
 
 use engine::Engine;
 
+/// The project's Python (`.venv`, from `make venv`; `LOCAL_DYNAMODB_PYTHON`
+/// overrides it), which runs the engine and the scripts the tests drive.
+pub fn python() -> String {
+    std::env::var("LOCAL_DYNAMODB_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned())
+}
+
+/// Runs `scripts/<script>` with `args`; its standard output, once it has
+/// succeeded.
+pub fn run_script<I, A>(script: &str, args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let path = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make venv`)", python()));
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The function over fresh tables on an engine, and a client to look.
 pub struct Harness {
     pub app: App<DynamoStore>,

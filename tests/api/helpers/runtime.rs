@@ -2,42 +2,31 @@
 //! (`scripts/runtime_api.py`), as Lambda would run it.
 
 use std::path::Path;
-use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::engine::engine;
-use super::tokens;
+use super::{Event, tokens};
 
-/// A REST API proxy event, as API Gateway sends it.
-pub fn rest_event(id: &str, headers: Value, body: &str, request_id: &str) -> Value {
-    json!({
-        "resource": "/interventions/v2/rs/{interventionId}/verify",
-        "path": format!("/interventions/v2/rs/{id}/verify"),
-        "httpMethod": "PATCH",
-        "headers": headers,
-        "multiValueHeaders": {},
-        "pathParameters": {"interventionId": id},
-        "requestContext": {
-            "requestId": request_id,
-            "httpMethod": "PATCH",
-            "resourcePath": "/interventions/v2/rs/{interventionId}/verify",
-            "path": format!("/main/interventions/v2/rs/{id}/verify"),
-            "stage": "main",
-            "accountId": "123456789012",
-            "apiId": "local"
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
+/// A decision event as API Gateway would send it to the binary: both
+/// tokens given, `body` as is.
+pub fn rest_event(id: &str, access: &str, session: &str, body: &str, request_id: &str) -> Value {
+    Event::patch(id)
+        .tokens(access, session)
+        .header("content-type", "application/json")
+        .body(body)
+        .request_id(request_id)
+        .to_json()
 }
 
-pub fn auth_headers(access: &str, session: &str) -> Value {
-    json!({
-        "Authorization": format!("Bearer {access}"),
-        "x-session-token": session,
-        "content-type": "application/json"
-    })
+/// The status code of each invocation in a [`run`] report.
+pub fn statuses(report: &Value) -> Vec<i64> {
+    report["invocations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["statusCode"].as_i64())
+        .collect()
 }
 
 /// The function's environment against the test engine and tables.
@@ -63,30 +52,19 @@ pub fn run(binary: &str, events: &[Value], env: &[String], dir: &Path) -> (Value
     let out_file = dir.join("stdout.log");
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
     std::fs::write(&events_file, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
-    let python = std::env::var("LOCAL_DYNAMODB_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned());
-    let mut cmd = Command::new(python);
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/runtime_api.py"
-    ))
-    .args(["--binary", binary])
-    .arg("--events")
-    .arg(&events_file)
-    .arg("--stdout")
-    .arg(&out_file);
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--binary".into(),
+        binary.into(),
+        "--events".into(),
+        events_file.into(),
+        "--stdout".into(),
+        out_file.clone().into(),
+    ];
     for kv in env {
-        cmd.args(["--env", kv]);
+        args.extend(["--env".into(), kv.into()]);
     }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("runtime_api.py: {e}"));
-    assert!(
-        out.status.success(),
-        "harness failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report: {e}"));
+    let stdout = super::run_script("runtime_api.py", args);
+    let report = serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("report: {e}"));
     let logs = std::fs::read_to_string(&out_file).unwrap_or_default();
     (report, logs)
 }
