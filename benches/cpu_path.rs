@@ -44,9 +44,24 @@ fn stored_item() -> HashMap<String, AttributeValue> {
 
 /// The invocation payload API Gateway sends, with the headers a browser adds.
 fn event(alg: Algorithm) -> String {
-    let access = tokens::sign(alg, &tokens::access_claims(42, &[1, 2, 3]));
+    event_with(
+        &tokens::sign(alg, &tokens::access_claims(42, &[1, 2, 3])),
+        &tokens::session(42),
+    )
+}
+
+/// A session token no instance has seen: its pair is verified in full.
+fn fresh_session(n: u64) -> String {
+    tokens::session_with(&tokens::session_claims_for(
+        42,
+        &format!("session-{n}"),
+        3600,
+    ))
+}
+
+fn event_with(access: &str, session: &str) -> String {
     Event::patch(3)
-        .tokens(&access, &tokens::session(42))
+        .tokens(access, session)
         .header("content-type", "application/json")
         .header("Host", "z52mnqg347.execute-api.eu-west-3.amazonaws.com")
         .header("User-Agent", "Mozilla/5.0")
@@ -57,9 +72,29 @@ fn event(alg: Algorithm) -> String {
         .to_string()
 }
 
+/// The whole request path with tokens seen for the first time (each
+/// iteration's session token is new, so both are verified in full).
 #[divan::bench(args = ["HS256", "RS256", "ES256", "EdDSA"])]
 fn request(bencher: Bencher, alg: &str) {
     let alg: Algorithm = alg.parse().unwrap_or_else(|e| panic!("{e}"));
+    let access = tokens::sign(alg, &tokens::access_claims(42, &[1, 2, 3]));
+    let n = std::cell::Cell::new(0);
+    bench_path(bencher, || {
+        n.set(n.get() + 1);
+        event_with(&access, &fresh_session(n.get()))
+    });
+}
+
+/// The same path with a token pair the instance verified before (a user
+/// deciding several interventions): the verified-token cache answers.
+#[divan::bench(args = ["HS256", "RS256"])]
+fn request_same_tokens(bencher: Bencher, alg: &str) {
+    let payload = event(alg.parse().unwrap_or_else(|e| panic!("{e}")));
+    bench_path(bencher, || payload.clone());
+}
+
+/// Times payload → runtime response; `payload` makes each iteration's input.
+fn bench_path(bencher: Bencher, payload: impl Fn() -> String) {
     // The update built as the DynamoDB store builds it, and the item DynamoDB
     // returns (ALL_NEW) mapped the same way, handed in per iteration outside
     // the timing, as the SDK hands it over.
@@ -72,7 +107,6 @@ fn request(bencher: Bencher, alg: &str) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let payload = event(alg);
     let run = |payload: &str| {
         let event: ApiEvent = serde_json::from_str(payload).unwrap_or_else(|e| panic!("{e}"));
         let (req, format) = into_request(event, Default::default());
@@ -82,10 +116,10 @@ fn request(bencher: Bencher, alg: &str) {
     // Once outside the timing: the request must succeed, or the figure lies.
     let stored = stored_item();
     app.store.set_item(stored.clone());
-    assert!(run(&payload).contains("\"statusCode\":200"));
+    assert!(run(&payload()).contains("\"statusCode\":200"));
     bencher
-        .with_inputs(|| stored.clone())
-        .bench_local_values(|item| {
+        .with_inputs(|| (stored.clone(), payload()))
+        .bench_local_values(|(item, payload)| {
             app.store.set_item(item);
             run(black_box(&payload))
         });
@@ -112,6 +146,7 @@ mod pieces {
         });
     }
 
+    /// Both tokens verified in full (a session token never seen before).
     #[divan::bench(args = ["HS256", "RS256", "ES256", "EdDSA"])]
     fn authenticate(bencher: Bencher, alg: &str) {
         let alg: Algorithm = alg.parse().unwrap_or_else(|e| panic!("{e}"));
@@ -120,6 +155,22 @@ mod pieces {
             "Bearer {}",
             tokens::sign(alg, &tokens::access_claims(42, &[1, 2, 3]))
         );
+        let n = std::cell::Cell::new(0);
+        bencher
+            .with_inputs(|| {
+                n.set(n.get() + 1);
+                fresh_session(n.get())
+            })
+            .bench_local_values(|session| {
+                ready(v.authenticate(Some(black_box(access.as_bytes())), Some(session.as_bytes())))
+            });
+    }
+
+    /// A pair verified before: the cache lookup.
+    #[divan::bench]
+    fn authenticate_again(bencher: Bencher) {
+        let v = verifier();
+        let access = format!("Bearer {}", tokens::access(42, &[1, 2, 3]));
         let session = tokens::session(42);
         bencher.bench_local(|| {
             ready(v.authenticate(Some(black_box(access.as_bytes())), Some(session.as_bytes())))

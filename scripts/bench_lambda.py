@@ -298,6 +298,7 @@ def main():
         # Init, repeated, alternating production's configuration, keys from
         # the environment, and the hello world (same machine, same run).
         ours_init, static_init, hello_init, ours_io, static_io, phases, firsts = [], [], [], [], [], {}, []
+        ours_init_cpu, static_init_cpu = [], []
         next_id = n + 2
         hello_event = [{"hello": "world"}]
 
@@ -322,12 +323,14 @@ def main():
             for phase, value in timeline.items():
                 phases.setdefault(phase, []).append(value)
             ours_init.append(r["init_ms"])
+            ours_init_cpu.append(r["cpu_ms_at_first_next"])
             firsts.append(r["invocations"][0]["ms"])
 
             r = harness(args.bootstrap, [rest_event(next_id, access, session)], static_env, log)
             next_id += 1
             assert r["invocations"][0]["statusCode"] == 200, r
             static_init.append(r["init_ms"])
+            static_init_cpu.append(r["cpu_ms_at_first_next"])
             static_io.append(init_line().get("keys_and_warmup_ms", 0.0))
             hello_init.append(harness(args.hello, hello_event, {}, os.devnull)["init_ms"])
 
@@ -364,7 +367,8 @@ def main():
             "cpu_us_per_warm_invocation": cpu_us,
             "hello_cpu_us_per_warm_invocation": hello_cpu_us,
             "cpu_ratio_over_hello": cpu_us / hello_cpu_us,
-            "init_cpu_ms": main_run["cpu_ms_at_first_next"],
+            "init_cpu_ms": statistics.median(ours_init_cpu),
+            "init_cpu_keys_in_env_ms": statistics.median(static_init_cpu),
             "first_invocation_cpu_ms": main_run["cpu_ms_after_first"] - main_run["cpu_ms_at_first_next"],
             "invocations": n,
         }
@@ -390,7 +394,8 @@ def main():
             ("CPU per warm invocation, whole process (user + system)", f"{cpu_us:.0f} us"),
             ("  hello world on the same runtime", f"{hello_cpu_us:.0f} us"),
             ("  ratio (target <= 2.0)", f"{cpu_us / hello_cpu_us:.2f}"),
-            ("CPU of init / of the first invocation", f"{main_run['cpu_ms_at_first_next']:.2f} / {main_run['cpu_ms_after_first'] - main_run['cpu_ms_at_first_next']:.2f} ms"),
+            ("CPU of init: production keys / keys in the environment", f"{statistics.median(ours_init_cpu):.2f} / {statistics.median(static_init_cpu):.2f} ms"),
+            ("CPU of the first invocation", f"{main_run['cpu_ms_after_first'] - main_run['cpu_ms_at_first_next']:.2f} ms"),
         ]
         width = max(len(r[0]) for r in rows)
         print("\n== cold start and latency (scripts/bench_lambda.py)")

@@ -2,7 +2,7 @@
 """The local DynamoDB engine for `make dev` and the tests: moto's WSGI app,
 served by waitress (HTTP/1.1 keep-alive, as DynamoDB serves), with
 
-* one lock around each request. moto checks a condition and then writes, one
+* one lock around each DynamoDB request. moto checks a condition and then writes, one
   thread per request, with nothing in between: two concurrent conditional
   writes to one item can both pass, which DynamoDB never allows. Serialising
   requests restores DynamoDB's per-item isolation, so a race test measures the
@@ -109,6 +109,10 @@ class LocalEngine:
                 ("Content-Length", str(len(data))),
             ])
             return [data]
+        if not target.startswith("DynamoDB_"):
+            # Secrets Manager needs no isolation, and in AWS it does not wait
+            # on DynamoDB: the function's start-up reads run side by side.
+            return [b"".join(self.app(environ, start_response))]
         with self.lock:
             # Consume the whole response inside the lock: moto builds it lazily.
             return [b"".join(self.app(environ, start_response))]

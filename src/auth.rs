@@ -344,6 +344,73 @@ pub struct Verifier {
     access_secret_validation: Validation,
     session: Secret,
     session_validation: Validation,
+    /// Token pairs verified recently (see [`VerifiedTokens`]).
+    verified: VerifiedTokens,
+}
+
+/// How many verified token pairs a warm instance remembers.
+pub const VERIFIED_TOKENS: usize = 16;
+
+/// Token pairs this instance verified, so a user deciding several
+/// interventions in a row pays for the signature checks once. An entry is a
+/// verified pair (compared in full), the caller it proved, the earlier `exp`
+/// of the two, and the key generation that verified it: it is used only
+/// before that `exp` and while the keys are the same and not due for a
+/// refresh. Only successes are kept; a failure is checked every time.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: std::sync::Mutex<std::collections::VecDeque<VerifiedPair>>,
+}
+
+struct VerifiedPair {
+    access: Box<str>,
+    session: Box<str>,
+    caller: Caller,
+    exp: i64,
+    generation: u64,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl VerifiedTokens {
+    fn lookup(&self, access: &str, session: &str, generation: Option<u64>) -> Option<Caller> {
+        let generation = generation?;
+        let now = unix_now();
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|e| e.exp > now && e.generation == generation);
+        entries
+            .iter()
+            .find(|e| *e.access == *access && *e.session == *session)
+            .map(|e| e.caller.clone())
+    }
+
+    fn insert(
+        &self,
+        access: &str,
+        session: &str,
+        caller: Caller,
+        exp: i64,
+        generation: Option<u64>,
+    ) {
+        let Some(generation) = generation else {
+            return;
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() == VERIFIED_TOKENS {
+            entries.pop_front();
+        }
+        entries.push_back(VerifiedPair {
+            access: access.into(),
+            session: session.into(),
+            caller,
+            exp,
+            generation,
+        });
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -444,6 +511,7 @@ impl Verifier {
             access_secret_validation: rules.access(Algorithm::HS256),
             session,
             session_validation,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -458,17 +526,49 @@ impl Verifier {
             None | Some(b"") => return Err(AuthError::Missing(TokenKind::Session)),
             Some(t) => token_str(t, TokenKind::Session)?,
         };
+        let generation = self.key_generation();
+        if let Some(caller) = self.verified.lookup(access, session, generation) {
+            return Ok(caller);
+        }
         let claims = self.verify_access(access).await?;
-        let (user_id, session_id) = self.verify_session(session).await?;
+        let (user_id, session_id, session_exp) = self.verify_session(session).await?;
         if user_id != claims.user_id {
             return Err(AuthError::UserMismatch);
         }
-        Ok(Caller {
+        let caller = Caller {
             user_id,
             session_id,
             organization_ids: claims.organization_ids,
             scopes: claims.scopes,
-        })
+        };
+        // Keys fetched during this check have a new generation: the entry
+        // belongs to it.
+        self.verified.insert(
+            access,
+            session,
+            caller.clone(),
+            claims.exp.min(session_exp),
+            self.key_generation(),
+        );
+        Ok(caller)
+    }
+
+    /// Changes whenever any key source obtains new keys, and reads as
+    /// "changed" while a source is due for its scheduled refresh, so no
+    /// cached verification outlives the keys that made it.
+    fn key_generation(&self) -> Option<u64> {
+        let secret = |s: &Secret| match s {
+            Secret::Fixed(_) => Some(0),
+            Secret::Managed { cache, .. } => cache.generation(),
+        };
+        let mut g = secret(&self.session)?;
+        if let Some(s) = &self.access_secret {
+            g = g.wrapping_add(secret(s)?);
+        }
+        if let Some(j) = &self.jwks {
+            g = g.wrapping_add(j.cache.generation()?);
+        }
+        Some(g)
     }
 
     async fn verify_access(&self, token: &str) -> Result<AccessClaims, AuthError> {
@@ -525,7 +625,7 @@ impl Verifier {
         raw.into_claims().map_err(invalid)
     }
 
-    async fn verify_session(&self, token: &str) -> Result<(i64, String), AuthError> {
+    async fn verify_session(&self, token: &str) -> Result<(i64, String, i64), AuthError> {
         let invalid = |reason| AuthError::invalid(TokenKind::Session, reason);
         let claims: RawSessionClaims = self
             .session
@@ -538,7 +638,7 @@ impl Verifier {
         }
         .ok_or(invalid("userId is not a user id"))?;
         let session_id = claims.session_id.ok_or(invalid("sessionId missing"))?;
-        Ok((user_id, session_id))
+        Ok((user_id, session_id, claims.exp.unwrap_or_default()))
     }
 }
 
@@ -705,6 +805,7 @@ fn parse_user_id(s: &str) -> Option<i64> {
 
 #[derive(Deserialize)]
 struct RawAccessClaims {
+    exp: Option<i64>,
     sub: Option<String>,
     #[serde(rename = "organizationIds", default)]
     organization_ids: Option<Vec<i64>>,
@@ -712,6 +813,7 @@ struct RawAccessClaims {
 }
 
 struct AccessClaims {
+    exp: i64,
     user_id: i64,
     organization_ids: Vec<i64>,
     scopes: Vec<String>,
@@ -737,6 +839,7 @@ impl RawAccessClaims {
             .map(str::to_owned)
             .collect();
         Ok(AccessClaims {
+            exp: self.exp.unwrap_or_default(),
             user_id,
             organization_ids,
             scopes,
@@ -746,6 +849,7 @@ impl RawAccessClaims {
 
 #[derive(Deserialize)]
 struct RawSessionClaims {
+    exp: Option<i64>,
     #[serde(rename = "userId", default)]
     user_id: serde_json::Value,
     #[serde(rename = "sessionId")]

@@ -46,9 +46,15 @@ pub fn https_client(ssl_cert_file: Option<&Path>) -> Result<SharedHttpClient, st
 /// sources Lambda never uses (docs/PERFORMANCE.md).
 pub fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
     use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Region, SharedCredentialsProvider};
+    use aws_sdk_dynamodb::config::{
+        BehaviorVersion, Region, SharedCredentialsProvider, StalledStreamProtectionConfig,
+    };
     Ok(SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        // Guards long downloads against stalls; our bodies are a few KB
+        // under an operation timeout, and the guard costs a timer and an
+        // interceptor per request (docs/PERFORMANCE.md).
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .region(Region::new(aws.region.clone()))
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),

@@ -108,6 +108,8 @@ pub struct Cached<T> {
     pub name: &'static str,
     clock: Clock,
     state: Mutex<State<T>>,
+    /// Successful fetches so far.
+    fetches: AtomicU64,
 }
 
 impl<T> Cached<T> {
@@ -121,6 +123,7 @@ impl<T> Cached<T> {
         Self {
             name,
             clock,
+            fetches: AtomicU64::new(0),
             state: Mutex::new(State {
                 value,
                 obtained_at: now,
@@ -133,6 +136,18 @@ impl<T> Cached<T> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Which keys these are: changes with every successful fetch. `None`
+    /// while a scheduled refresh is due or no usable keys are held: whatever
+    /// was verified with them must be verified again (which refreshes).
+    pub fn generation(&self) -> Option<u64> {
+        let now = self.clock.now();
+        let s = self.lock();
+        let fresh = s.value.is_some()
+            && now < s.refresh_at
+            && now.saturating_duration_since(s.obtained_at) <= MAX_STALE;
+        fresh.then(|| self.fetches.load(Ordering::Relaxed))
     }
 
     fn usable(&self, now: Instant) -> Option<Arc<T>> {
@@ -219,6 +234,7 @@ impl<T> Cached<T> {
                 s.value = Some(Arc::new(f.value));
                 s.obtained_at = now;
                 s.refresh_at = now + f.ttl;
+                self.fetches.fetch_add(1, Ordering::Relaxed);
                 true
             }
             Err(e) => {

@@ -354,3 +354,59 @@ fn jwks_configuration_errors_name_the_variable() {
         Some("SESSION_TOKEN_SECRET")
     );
 }
+
+#[test]
+fn a_verified_pair_is_remembered_only_as_itself_before_exp_and_under_its_keys() {
+    let cache = VerifiedTokens::default();
+    let caller = Caller {
+        user_id: 7,
+        session_id: "s".into(),
+        organization_ids: vec![1],
+        scopes: vec![],
+    };
+    let later = unix_now() + 600;
+    cache.insert("a", "s", caller.clone(), later, Some(3));
+    assert_eq!(cache.lookup("a", "s", Some(3)), Some(caller.clone()));
+    assert_eq!(
+        cache.lookup("a", "s2", Some(3)),
+        None,
+        "another session token"
+    );
+    assert_eq!(
+        cache.lookup("a2", "s", Some(3)),
+        None,
+        "another access token"
+    );
+    assert_eq!(cache.lookup("a", "s", None), None, "keys due for a refresh");
+    assert_eq!(cache.lookup("a", "s", Some(4)), None, "keys changed");
+    // The generation change dropped it for good.
+    assert_eq!(cache.lookup("a", "s", Some(3)), None);
+    cache.insert("a", "s", caller.clone(), unix_now() - 1, Some(3));
+    assert_eq!(cache.lookup("a", "s", Some(3)), None, "past exp");
+    for n in 0..=VERIFIED_TOKENS {
+        cache.insert(&format!("a{n}"), "s", caller.clone(), later, Some(3));
+    }
+    assert_eq!(
+        cache.lookup("a0", "s", Some(3)),
+        None,
+        "the oldest is evicted"
+    );
+    assert!(
+        cache
+            .lookup(&format!("a{VERIFIED_TOKENS}"), "s", Some(3))
+            .is_some()
+    );
+}
+
+#[test]
+fn a_cached_pair_never_lets_a_forged_twin_through() {
+    let v = verifier(&settings());
+    let access = tokens::access(5, &[1]);
+    let session = tokens::session(5);
+    assert!(auth(&v, &access, &session).is_ok());
+    assert!(auth(&v, &access, &session).is_ok());
+    let last = if session.ends_with('A') { 'B' } else { 'A' };
+    let forged = format!("{}{last}", &session[..session.len() - 1]);
+    assert!(auth(&v, &access, &forged).is_err());
+    assert!(auth(&v, &format!("{access}x"), &session).is_err());
+}

@@ -34,10 +34,12 @@ pub struct ApiEvent {
     /// HTTP API: the path.
     #[serde(default)]
     raw_path: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    headers: HashMap<String, String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    multi_value_headers: HashMap<String, Vec<String>>,
+    /// Read straight into the request's header map. `multiValueHeaders`
+    /// (REST events repeat every header there) is skipped unread: the
+    /// headers this function reads are single-valued, and `headers` holds
+    /// each one's value.
+    #[serde(default, deserialize_with = "header_map")]
+    headers: HeaderMap,
     #[serde(default, deserialize_with = "null_as_default")]
     path_parameters: HashMap<String, String>,
     #[serde(default)]
@@ -141,28 +143,67 @@ fn header_values<S: serde::Serializer>(headers: &HeaderMap, s: S) -> Result<S::O
     )
 }
 
-fn header_map(single: HashMap<String, String>, multi: HashMap<String, Vec<String>>) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(single.len().max(multi.len()));
-    for (name, values) in multi {
-        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-            continue;
-        };
-        for v in values {
-            if let Ok(v) = HeaderValue::try_from(v) {
-                headers.append(name.clone(), v);
+/// A JSON object of header names to values (or `null`) → a header map. A
+/// name or value that is not a valid header is dropped, not an error.
+fn header_map<'de, D: Deserializer<'de>>(d: D) -> Result<HeaderMap, D::Error> {
+    struct Headers;
+    impl<'de> serde::de::Visitor<'de> for Headers {
+        type Value = HeaderMap;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of header names to values")
+        }
+        fn visit_unit<E>(self) -> Result<HeaderMap, E> {
+            Ok(HeaderMap::new())
+        }
+        fn visit_none<E>(self) -> Result<HeaderMap, E> {
+            Ok(HeaderMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<HeaderMap, D2::Error> {
+            d.deserialize_map(Headers)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<HeaderMap, A::Error> {
+            let mut headers = HeaderMap::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some((name, value)) = map.next_entry::<Text<'de>, Option<Text<'de>>>()? {
+                let Some(value) = value else { continue };
+                if let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(name.0.as_bytes()),
+                    HeaderValue::from_str(&value.0),
+                ) {
+                    headers.insert(name, value);
+                }
+            }
+            Ok(headers)
+        }
+    }
+    d.deserialize_option(Headers)
+}
+
+/// A JSON string, borrowed from the payload when it has no escapes.
+struct Text<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
             }
         }
+        d.deserialize_str(V)
     }
-    // As lambda_http does: a single-value header replaces its multi-value twin.
-    for (name, value) in single {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::try_from(value),
-        ) {
-            headers.insert(name, value);
-        }
-    }
-    headers
 }
 
 /// The request the handler sees, and the format its response must take.
@@ -197,7 +238,7 @@ pub fn into_request(event: ApiEvent, context: Context) -> (Request, ResponseForm
     let path = event.path.or(event.raw_path).unwrap_or_default();
     let mut req = Request::new(body);
     *req.method_mut() = method;
-    *req.headers_mut() = header_map(event.headers, event.multi_value_headers);
+    *req.headers_mut() = event.headers;
     *req.uri_mut() = path
         .parse::<Uri>()
         .unwrap_or_else(|_| Uri::from_static("/"));
@@ -233,8 +274,9 @@ mod tests {
         let e = parse(json!({
             "httpMethod": "PATCH",
             "path": "/interventions/v2/rs/7/verify",
-            "headers": {"Content-Type": "application/json", "X-Bad\u{1}": "v", "x-ok": "bad\u{7f}value"},
+            "headers": {"Content-Type": "application/json", "X-Bad\u{1}": "v", "x-ok": "bad\u{7f}value", "x-null": null},
             "multiValueHeaders": {"Accept": ["a", "b"], "Content-Type": ["text/plain"]},
+            "queryStringParameters": null,
             "pathParameters": {"interventionId": "7"},
             "requestContext": {"requestId": "r-1", "httpMethod": "PATCH"},
             "body": "{}",
@@ -248,12 +290,22 @@ mod tests {
             req.headers().get("content-type").map(|v| v.as_bytes()),
             Some(&b"application/json"[..])
         );
-        assert_eq!(req.headers().get_all("accept").iter().count(), 2);
+        assert!(
+            req.headers().get("accept").is_none(),
+            "multiValueHeaders are not read: headers holds every value used"
+        );
         assert!(
             req.headers().get("x-ok").is_none(),
             "invalid values are dropped"
         );
-        assert_eq!(req.headers().len(), 3);
+        assert_eq!(req.headers().len(), 1);
+        // Escaped strings are read too (they cannot be borrowed).
+        let e = parse(json!({"headers": {"x-quote": "a\"b"}}));
+        let (quoted, _) = into_request(e, Context::default());
+        assert_eq!(
+            quoted.headers().get("x-quote").map(|v| v.as_bytes()),
+            Some(&b"a\"b"[..])
+        );
         assert_eq!(
             req.extensions().get::<ApiRequestId>().map(|r| r.0.as_str()),
             Some("r-1")
