@@ -126,8 +126,25 @@ struct Line<'a> {
 #[serde(rename_all = "PascalCase")]
 struct Emf {
     timestamp: u128,
-    cloud_watch_metrics: &'static [Directive],
+    /// The directives, serialised once: they never change.
+    cloud_watch_metrics: &'static serde_json::value::RawValue,
 }
+
+/// `directives` as JSON, computed on first use and kept.
+fn directives_json(
+    cell: &'static std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+    directives: &'static [Directive],
+) -> &'static serde_json::value::RawValue {
+    cell.get_or_init(|| {
+        serde_json::value::to_raw_value(directives)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    })
+}
+
+static REQUEST_METRICS_JSON: std::sync::OnceLock<Box<serde_json::value::RawValue>> =
+    std::sync::OnceLock::new();
+static INIT_METRICS_JSON: std::sync::OnceLock<Box<serde_json::value::RawValue>> =
+    std::sync::OnceLock::new();
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -229,7 +246,7 @@ pub fn request_line(r: &RequestRecord<'_>) -> String {
         latency_metric: ms,
         aws: Emf {
             timestamp: epoch_millis(),
-            cloud_watch_metrics: &REQUEST_METRICS,
+            cloud_watch_metrics: directives_json(&REQUEST_METRICS_JSON, &REQUEST_METRICS),
         },
     };
     serde_json::to_string(&line).unwrap_or_default()
@@ -260,7 +277,7 @@ pub fn init_metrics_line(init: Duration) -> String {
         init_duration: (init.as_secs_f64() * 1e6).round() / 1e3,
         aws: Emf {
             timestamp: epoch_millis(),
-            cloud_watch_metrics: &INIT_METRICS,
+            cloud_watch_metrics: directives_json(&INIT_METRICS_JSON, &INIT_METRICS),
         },
     };
     serde_json::to_string(&line).unwrap_or_default()
