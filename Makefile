@@ -58,7 +58,7 @@ smoke: venv
 	$(PY) scripts/smoke.py $(if $(URL),--url $(URL)) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) $(if $(ORIGIN),--origin $(ORIGIN))
 
 fuzz:
-	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --test fuzz_edge -- --nocapture
+	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --test api fuzz -- --nocapture
 
 lint:
 	cargo fmt --check
@@ -71,7 +71,7 @@ unit:
 	cargo test --lib
 
 integration: venv
-	cargo test --test '*'
+	cargo test --test api
 
 ## The Lambda artifact: arm64 release `bootstrap`, zipped, cross-compiled by
 ## cargo-lambda with zig (both from .venv), so no Docker and no cross gcc.
