@@ -14,11 +14,11 @@ once during init) and keys-in-the-environment (the warm-up alone).
 Prints a table of figures and writes them as JSON to --json.
 """
 import argparse
-import asyncio
 import http.client
 import http.server
 import json
 import os
+import socket
 import ssl
 import statistics
 import subprocess
@@ -67,36 +67,46 @@ def make_certs(d):
 
 
 def start_tls_proxy(cert, key, upstream_port):
-    """TLS on a free port, forwarding bytes to the engine: DynamoDB's HTTPS, locally."""
+    """TLS on a free port, forwarding bytes to the engine: AWS's HTTPS, locally.
+    A thread per connection, so concurrent handshakes (the DynamoDB warm-up
+    and the Secrets Manager reads at start-up) do not queue behind one
+    another, as they would not at independent AWS endpoints."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
-    ready = threading.Event()
-    box = {}
+    listener = socket.create_server(("127.0.0.1", 0))
 
-    async def pipe(reader, writer):
+    def pipe(src, dst):
         try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
             pass
         finally:
-            writer.close()
+            for s_ in (src, dst):
+                try:
+                    s_.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
-    async def handle(reader, writer):
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+    def serve(conn):
+        try:
+            tls = ctx.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+        tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        up = socket.create_connection(("127.0.0.1", upstream_port))
+        up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=pipe, args=(up, tls), daemon=True).start()
+        pipe(tls, up)
 
-    async def main():
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
-        box["port"] = server.sockets[0].getsockname()[1]
-        ready.set()
-        async with server:
-            await server.serve_forever()
+    def accept():
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
-    ready.wait(10)
-    return box["port"]
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
 
 
 def start_https_issuer(cert, key):

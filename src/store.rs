@@ -12,6 +12,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use crate::domain::{DecisionWrite, Intervention, status};
 
+mod item;
+
 /// Every DynamoDB action this module calls, as IAM names them. The template's
 /// policy must grant exactly these (checked by `tests/template.rs`), and the
 /// engine must see no other (checked by `tests/request_count.rs`).
@@ -245,7 +247,7 @@ fn num(n: i64) -> AttributeValue {
 
 /// An item as DynamoDB returns it → the intervention.
 pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
-    serde_dynamo::from_item(item)
+    item::from_item(&item)
         .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}")))
 }
 
