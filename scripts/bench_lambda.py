@@ -328,6 +328,8 @@ def main():
                 "config_ms": line.get("config_ms", 0.0),
                 "clients_ms": line.get("clients_ms", 0.0),
                 "keys_and_warmup_ms": line.get("keys_and_warmup_ms", 0.0),
+                "  of which keys (secrets + JWKS)_ms": line.get("keys_ms", 0.0),
+                "  and the DynamoDB warm-up_ms": line.get("warmup_ms", 0.0),
                 "ready_to_first_next_ms": (r["first_next_epoch_us"] - line.get("ready_epoch_us", r["first_next_epoch_us"])) / 1000,
             }
             for phase, value in timeline.items():

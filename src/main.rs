@@ -32,7 +32,10 @@ async fn main() -> Result<(), Error> {
     let t_clients = t0.elapsed();
     // The table warm-up, the secret reads and the JWKS fetch run at once:
     // init grows by the slowest of them, not their sum.
-    let (verifier, warm) = tokio::join!(Verifier::start(&config.auth, &clients), store.warm_up());
+    let ((verifier, keys_took), (warm, warmup_took)) = tokio::join!(
+        timed(Verifier::start(&config.auth, &clients)),
+        timed(store.warm_up())
+    );
     let verifier = verifier.map_err(|e| fatal(&e))?;
     let dynamodb_warm = match warm {
         Ok(()) => true,
@@ -55,6 +58,8 @@ async fn main() -> Result<(), Error> {
         config_ms = ms(t_config),
         clients_ms = ms(t_clients - t_config),
         keys_and_warmup_ms = ms(t0.elapsed() - t_clients),
+        keys_ms = ms(keys_took),
+        warmup_ms = ms(warmup_took),
         dynamodb_warm,
         "init complete"
     );
@@ -74,6 +79,12 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+/// `f`'s output and how long it took.
+async fn timed<T>(f: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    (f.await, started.elapsed())
 }
 
 /// The clients for the key sources the settings name, and only those: no
