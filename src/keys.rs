@@ -426,6 +426,42 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     #[test]
+    fn denied_or_missing_secrets_are_configuration_errors_the_rest_is_unreachable() {
+        use aws_sdk_secretsmanager::error::ErrorMetadata;
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        let service = |code: &str, status: u16| -> SecretError {
+            let raw = Response::new(
+                StatusCode::try_from(status).unwrap_or_else(|e| panic!("{e}")),
+                SdkBody::empty(),
+            );
+            let err = GetSecretValueError::generic(ErrorMetadata::builder().code(code).build());
+            aws_sdk_secretsmanager::error::SdkError::service_error(err, raw)
+        };
+        for code in [
+            "AccessDeniedException",
+            "ResourceNotFoundException",
+            "DecryptionFailure",
+            "InvalidRequestException",
+        ] {
+            assert!(
+                matches!(classify_secret_error(&service(code, 400)), FetchError::Config(m) if m.contains(code)),
+                "{code}"
+            );
+        }
+        for code in ["ThrottlingException", "InternalServiceError"] {
+            assert!(
+                matches!(
+                    classify_secret_error(&service(code, 500)),
+                    FetchError::Unavailable(_)
+                ),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
     fn max_age_is_read_and_clamped() {
         assert_eq!(jwks_ttl("public, max-age=300"), Duration::from_secs(300));
         assert_eq!(jwks_ttl("MAX-AGE=5"), JWKS_MIN_TTL);
