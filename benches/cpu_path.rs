@@ -185,9 +185,7 @@ mod pieces {
         bencher.bench_local(|| {
             edge_request::check_content_type(black_box(&req)).ok();
             edge_request::check_size(&req).ok();
-            let id = edge_request::parse_intervention_id(
-                edge_request::raw_intervention_id(&req).as_deref(),
-            );
+            let id = edge_request::parse_intervention_id(edge_request::raw_intervention_id(&req));
             edge_request::parse_command(&req, id).ok()
         });
     }

@@ -64,8 +64,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
     let request_id = request_id(&req);
     // Parsed once: the log line carries it whatever the answer, and the
     // request checks report it at their turn.
-    let intervention_id =
-        request::parse_intervention_id(request::raw_intervention_id(&req).as_deref());
+    let intervention_id = request::parse_intervention_id(request::raw_intervention_id(&req));
     let (resp, decision, outcome) = if req.method() == Method::OPTIONS {
         // Before every other check: no token, no storage.
         let (resp, outcome) = cors::options(&app.origins, req.headers());

@@ -9,14 +9,12 @@
 //! untagged enum of the full `aws_lambda_events` types parsed it twice); a
 //! header that is not a valid header is dropped instead of failing the event.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde::{Deserialize, Deserializer};
 
-use super::request::UndecodableBody;
+use super::request::{PathId, UndecodableBody};
 
 /// The invocation payload, either format.
 #[derive(Debug, Default, Deserialize)]
@@ -41,13 +39,20 @@ pub struct ApiEvent {
     #[serde(default, deserialize_with = "header_map")]
     headers: HeaderMap,
     #[serde(default, deserialize_with = "null_as_default")]
-    path_parameters: HashMap<String, String>,
+    path_parameters: PathParameters,
     #[serde(default)]
     request_context: EventContext,
     #[serde(default)]
     body: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     is_base64_encoded: bool,
+}
+
+/// The one path parameter of the route; others are not read.
+#[derive(Debug, Default, Deserialize)]
+struct PathParameters {
+    #[serde(rename = "interventionId", default)]
+    intervention_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,10 +253,10 @@ pub fn into_request(event: ApiEvent, context: Context) -> (Request, ResponseForm
     if let Some(id) = event.request_context.request_id {
         req.extensions_mut().insert(ApiRequestId(id));
     }
-    let req = req
-        .with_raw_http_path(path)
-        .with_path_parameters(event.path_parameters)
-        .with_lambda_context(context);
+    if let Some(id) = event.path_parameters.intervention_id {
+        req.extensions_mut().insert(PathId(id));
+    }
+    let req = req.with_raw_http_path(path).with_lambda_context(context);
     let format = if rest {
         ResponseFormat::Rest
     } else {
@@ -310,11 +315,7 @@ mod tests {
             req.extensions().get::<ApiRequestId>().map(|r| r.0.as_str()),
             Some("r-1")
         );
-        assert_eq!(
-            req.path_parameters_ref()
-                .and_then(|p| p.first("interventionId")),
-            Some("7")
-        );
+        assert_eq!(super::super::request::raw_intervention_id(&req), Some("7"));
         assert_eq!(req.raw_http_path(), "/interventions/v2/rs/7/verify");
         assert!(matches!(req.body(), Body::Text(t) if t == "{}"));
     }

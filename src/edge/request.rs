@@ -79,14 +79,16 @@ pub fn parse_command(
     }
 }
 
-/// From the path parameters API Gateway extracted; failing that, from the
+/// The path parameter API Gateway extracted, carried from the event by
+/// `edge::lambda::into_request`.
+#[derive(Debug, Clone)]
+pub struct PathId(pub String);
+
+/// From the path parameter API Gateway extracted; failing that, from the
 /// path itself (a router that does not extract parameters).
-pub fn raw_intervention_id(req: &Request) -> Option<String> {
-    if let Some(id) = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("interventionId"))
-    {
-        return Some(id.to_owned());
+pub fn raw_intervention_id(req: &Request) -> Option<&str> {
+    if let Some(PathId(id)) = req.extensions().get::<PathId>() {
+        return Some(id);
     }
     let path = req.raw_http_path();
     let path = if path.is_empty() {
@@ -96,7 +98,7 @@ pub fn raw_intervention_id(req: &Request) -> Option<String> {
     };
     let start = path.find(ROUTE_PREFIX)? + ROUTE_PREFIX.len();
     let id = path[start..].strip_suffix(ROUTE_SUFFIX)?;
-    (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 /// A decimal integer within ±(2^53 - 1): an optional `-`, then digits.
