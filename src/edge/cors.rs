@@ -221,26 +221,25 @@ mod tests {
             assert_eq!(r.status(), 204);
             assert!(!has_any_allow_header(&r), "{pairs:?}");
         }
-        let (r, outcome) = options(
-            &AllowedOrigins::None,
-            &req(&[
-                ("origin", "https://app.example"),
-                ("access-control-request-method", "PATCH"),
-            ]),
-        );
+        let (r, outcome) = patch_preflight(&AllowedOrigins::None, "https://app.example");
         assert_eq!(outcome, OptionsOutcome::PreflightRefused);
         assert!(!has_any_allow_header(&r));
     }
 
-    #[test]
-    fn a_star_setting_answers_star() {
-        let (r, outcome) = options(
-            &AllowedOrigins::Any,
+    /// A preflight from `origin` for `PATCH` with no extra headers.
+    fn patch_preflight(origins: &AllowedOrigins, origin: &str) -> (Response<Body>, OptionsOutcome) {
+        options(
+            origins,
             &req(&[
-                ("origin", "https://anywhere.example"),
+                ("origin", origin),
                 ("access-control-request-method", "PATCH"),
             ]),
-        );
+        )
+    }
+
+    #[test]
+    fn a_star_setting_answers_star() {
+        let (r, outcome) = patch_preflight(&AllowedOrigins::Any, "https://anywhere.example");
         assert_eq!(outcome, OptionsOutcome::PreflightAllowed);
         assert_eq!(get(&r, "access-control-allow-origin"), Some("*"));
     }
