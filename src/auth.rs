@@ -329,8 +329,26 @@ struct Rules {
 }
 
 impl Rules {
+    /// The validation of an access token verified with an `alg` key.
     fn access(&self, alg: Algorithm) -> Validation {
-        access_validation(alg, self)
+        let mut v = Validation::new(alg);
+        v.leeway = LEEWAY_SECS;
+        v.validate_nbf = true;
+        let mut required = vec!["exp"];
+        if let Some(iss) = &self.issuer {
+            v.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        match &self.audience {
+            // Setting an audience alone lets a token without `aud` through.
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => v.validate_aud = false,
+        }
+        v.set_required_spec_claims(&required);
+        v
     }
 }
 
@@ -640,27 +658,6 @@ impl Verifier {
         let session_id = claims.session_id.ok_or(invalid("sessionId missing"))?;
         Ok((user_id, session_id, claims.exp.unwrap_or_default()))
     }
-}
-
-fn access_validation(alg: Algorithm, settings: &Rules) -> Validation {
-    let mut v = Validation::new(alg);
-    v.leeway = LEEWAY_SECS;
-    v.validate_nbf = true;
-    let mut required = vec!["exp"];
-    if let Some(iss) = &settings.issuer {
-        v.set_issuer(&[iss]);
-        required.push("iss");
-    }
-    match &settings.audience {
-        // Setting an audience alone lets a token without `aud` through.
-        Some(aud) => {
-            v.set_audience(&[aud]);
-            required.push("aud");
-        }
-        None => v.validate_aud = false,
-    }
-    v.set_required_spec_claims(&required);
-    v
 }
 
 /// How a JWKS document's bad keys are treated: a pinned document is the

@@ -275,7 +275,9 @@ pub async fn read_secret_versions(
     match previous {
         Ok(out) => match secret_bytes(out) {
             Some(v) if v.len() >= min_bytes => versions.push(v),
-            _ => tracing::warn!("the AWSPREVIOUS secret version is unusable (too short); ignored"),
+            _ => tracing::warn!(
+                "the AWSPREVIOUS secret version is unusable (no value, or too short); ignored"
+            ),
         },
         Err(e) if is_not_found(&e) => {}
         Err(e) => return Err(classify_secret_error(&e)),
