@@ -49,8 +49,7 @@ impl Event {
     }
 
     pub fn tokens(self, access: &str, session: &str) -> Self {
-        self.header("authorization", format!("Bearer {access}"))
-            .header("x-session-token", session)
+        self.access(access).header("x-session-token", session)
     }
 
     pub fn access(self, token: &str) -> Self {
