@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::auth::{AuthSettings, MIN_SECRET_BYTES, SecretSource};
+use crate::auth::{AuthSettings, ClaimNames, MIN_SECRET_BYTES, ScopeClaims, SecretSource};
 
 /// Variables without which the function does not start.
 pub const REQUIRED_VARIABLES: &[&str] = &["INTERVENTIONS_TABLE", "NOTIFICATIONS_TABLE"];
@@ -21,6 +21,10 @@ pub const ACCESS_KEY_VARIABLES: &[&str] = &[
 pub const OPTIONAL_VARIABLES: &[&str] = &[
     "ACCESS_TOKEN_ISSUER",
     "ACCESS_TOKEN_AUDIENCE",
+    "ACCESS_TOKEN_CLIENT_IDS",
+    "ACCESS_TOKEN_USER_ID_CLAIM",
+    "ACCESS_TOKEN_ORGANIZATIONS_CLAIM",
+    "ACCESS_TOKEN_SCOPE_CLAIM",
     "ALLOWED_ORIGINS",
     "DYNAMODB_TIMEOUT_MS",
 ];
@@ -188,7 +192,12 @@ impl Config {
                 access_secret,
                 session_secret,
                 issuer: optional("ACCESS_TOKEN_ISSUER"),
-                audience: optional("ACCESS_TOKEN_AUDIENCE"),
+                audiences: list("ACCESS_TOKEN_AUDIENCE", optional("ACCESS_TOKEN_AUDIENCE"))?,
+                client_ids: list(
+                    "ACCESS_TOKEN_CLIENT_IDS",
+                    optional("ACCESS_TOKEN_CLIENT_IDS"),
+                )?,
+                claims: claim_names(&optional)?,
             },
             allowed_origins: optional("ALLOWED_ORIGINS")
                 .map(|v| parse_origins(&v))
@@ -197,6 +206,58 @@ impl Config {
             dynamo,
         })
     }
+}
+
+/// A comma-separated list of values (audiences, client ids): each trimmed,
+/// none empty.
+fn list(name: &'static str, value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(|item| match item.trim() {
+            "" => Err(ConfigError::Malformed {
+                name,
+                problem: "an empty item in the comma-separated list".into(),
+            }),
+            item => Ok(item.to_owned()),
+        })
+        .collect()
+}
+
+/// The access token's claim names. Any JSON member name is allowed (URLs and
+/// names with `:` included) but whitespace, control characters and names
+/// over 256 bytes, which no provider uses and which are typing mistakes.
+fn claim_names(
+    optional: &dyn Fn(&'static str) -> Option<String>,
+) -> Result<ClaimNames, ConfigError> {
+    let name = |var: &'static str| -> Result<Option<&'static str>, ConfigError> {
+        let Some(v) = optional(var) else {
+            return Ok(None);
+        };
+        if v.len() > 256 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ConfigError::Malformed {
+                name: var,
+                problem: "a claim name: no spaces or control characters, at most 256 bytes".into(),
+            });
+        }
+        // Read once per process; the verifier keeps it for the process' life.
+        Ok(Some(Box::leak(v.into_boxed_str())))
+    };
+    let defaults = ClaimNames::default();
+    let names = ClaimNames {
+        user_id: name("ACCESS_TOKEN_USER_ID_CLAIM")?.unwrap_or(defaults.user_id),
+        organizations: name("ACCESS_TOKEN_ORGANIZATIONS_CLAIM")?.unwrap_or(defaults.organizations),
+        scopes: name("ACCESS_TOKEN_SCOPE_CLAIM")?.map_or(defaults.scopes, ScopeClaims::Named),
+    };
+    if names.user_id == names.organizations {
+        return Err(ConfigError::Conflict(
+            "ACCESS_TOKEN_USER_ID_CLAIM",
+            "ACCESS_TOKEN_ORGANIZATIONS_CLAIM",
+        ));
+    }
+    Ok(names)
 }
 
 /// The issuer's JWKS endpoint: `https`, or `http` to a loopback host only
@@ -332,7 +393,7 @@ mod tests {
         assert_eq!(c.interventions_table, "interventions");
         assert_eq!(c.notifications_table, "notifications");
         assert_eq!(c.auth.issuer.as_deref(), Some("https://issuer"));
-        assert_eq!(c.auth.audience, None);
+        assert!(c.auth.audiences.is_empty());
         assert_eq!(
             c.allowed_origins,
             AllowedOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
@@ -392,6 +453,12 @@ mod tests {
             ("ACCESS_TOKEN_JWKS_URL", "http://10.0.0.1/jwks.json"),
             ("ACCESS_TOKEN_JWKS_URL", "ftp://127.0.0.1/jwks.json"),
             ("ACCESS_TOKEN_JWKS_URL", "not a url"),
+            ("ACCESS_TOKEN_AUDIENCE", "api://a,,api://b"),
+            ("ACCESS_TOKEN_CLIENT_IDS", "web-app,"),
+            ("ACCESS_TOKEN_USER_ID_CLAIM", "user id"),
+            ("ACCESS_TOKEN_ORGANIZATIONS_CLAIM", " organizationIds"),
+            ("ACCESS_TOKEN_SCOPE_CLAIM", "scp\n"),
+            ("ACCESS_TOKEN_SCOPE_CLAIM", "p".repeat(257).leak()),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));
@@ -400,6 +467,55 @@ mod tests {
                 other => panic!("{name}={value}: {:?}", other.err()),
             }
         }
+    }
+
+    #[test]
+    fn claim_names_audiences_and_clients_are_read() -> Result<(), ConfigError> {
+        let c = Config::from_lookup(env(&BASE))?;
+        assert_eq!(
+            c.auth.claims,
+            ClaimNames::default(),
+            "defaults: today's claims"
+        );
+        assert!(c.auth.audiences.is_empty() && c.auth.client_ids.is_empty());
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("ACCESS_TOKEN_USER_ID_CLAIM", "uid"),
+            (
+                "ACCESS_TOKEN_ORGANIZATIONS_CLAIM",
+                "https://example.com/org:ids",
+            ),
+            ("ACCESS_TOKEN_SCOPE_CLAIM", "permissions"),
+            (
+                "ACCESS_TOKEN_AUDIENCE",
+                "api://interventions, https://api.example.com",
+            ),
+            ("ACCESS_TOKEN_CLIENT_IDS", " web-app ,mobile-app"),
+        ]);
+        let c = Config::from_lookup(env(&pairs))?;
+        assert_eq!(
+            c.auth.claims,
+            ClaimNames {
+                user_id: "uid",
+                organizations: "https://example.com/org:ids",
+                scopes: ScopeClaims::Named("permissions"),
+            }
+        );
+        assert_eq!(
+            c.auth.audiences,
+            ["api://interventions", "https://api.example.com"]
+        );
+        assert_eq!(c.auth.client_ids, ["web-app", "mobile-app"]);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ACCESS_TOKEN_USER_ID_CLAIM", "organizationIds"));
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).err(),
+            Some(ConfigError::Conflict(
+                "ACCESS_TOKEN_USER_ID_CLAIM",
+                "ACCESS_TOKEN_ORGANIZATIONS_CLAIM"
+            ))
+        );
+        Ok(())
     }
 
     #[test]

@@ -20,7 +20,7 @@ fn auth(v: &Verifier, access: &str, session: &str) -> Result<Caller, AuthError> 
     ready(v.authenticate(Some(bearer.as_bytes()), Some(session.as_bytes())))
 }
 
-fn invalid_access(reason: &'static str) -> Result<Caller, AuthError> {
+fn invalid_access(reason: Reason) -> Result<Caller, AuthError> {
     Err(AuthError::Invalid {
         kind: TokenKind::Access,
         reason,
@@ -58,14 +58,14 @@ fn only_configured_keys_count() {
     let token = tokens::sign(Algorithm::RS256, &tokens::access_claims(1, &[1]));
     assert_eq!(
         auth(&verifier(&s), &token, &tokens::session(1)),
-        invalid_access("unknown kid")
+        invalid_access(Reason::UnknownKid)
     );
     let mut s = settings();
     s.access_secret = None;
     let token = tokens::access(1, &[1]);
     assert_eq!(
         auth(&verifier(&s), &token, &tokens::session(1)),
-        invalid_access("no kid")
+        invalid_access(Reason::NoKid)
     );
 }
 
@@ -122,14 +122,14 @@ fn exp_is_required_and_enforced_with_leeway() {
     claims["exp"] = json!(tokens::now() - 120);
     assert_eq!(
         auth(&v, &tokens::sign(Algorithm::HS256, &claims), &session),
-        invalid_access("expired")
+        invalid_access(Reason::Expired)
     );
     if let Some(m) = claims.as_object_mut() {
         m.remove("exp");
     }
     assert_eq!(
         auth(&v, &tokens::sign(Algorithm::HS256, &claims), &session),
-        invalid_access("exp missing")
+        invalid_access(Reason::MissingClaim("exp"))
     );
 }
 
@@ -143,7 +143,7 @@ fn nbf_is_honoured() {
     claims["nbf"] = json!(tokens::now() + 600);
     assert_eq!(
         auth(&v, &tokens::sign(Algorithm::ES256, &claims), &session),
-        invalid_access("not yet valid")
+        invalid_access(Reason::NotYetValid)
     );
 }
 
@@ -151,7 +151,7 @@ fn nbf_is_honoured() {
 fn issuer_and_audience_are_required_when_configured() {
     let mut s = settings();
     s.issuer = Some("https://id.example".into());
-    s.audience = Some("interventions-api".into());
+    s.audiences = vec!["interventions-api".into()];
     let v = verifier(&s);
     let session = tokens::session(5);
     let mut claims = tokens::access_claims(5, &[1]);
@@ -162,10 +162,14 @@ fn issuer_and_audience_are_required_when_configured() {
     assert!(auth(&v, &tokens::sign(Algorithm::RS256, &claims), &session).is_ok());
 
     let cases = [
-        ("iss", Some(json!("https://evil.example")), "wrong issuer"),
-        ("iss", None, "iss missing"),
-        ("aud", Some(json!("other")), "wrong audience"),
-        ("aud", None, "aud missing"),
+        (
+            "iss",
+            Some(json!("https://evil.example")),
+            Reason::WrongIssuer,
+        ),
+        ("iss", None, Reason::MissingClaim("iss")),
+        ("aud", Some(json!("other")), Reason::WrongAudience),
+        ("aud", None, Reason::MissingClaim("aud")),
     ];
     for (claim, value, reason) in cases {
         let mut c = claims.clone();
@@ -208,22 +212,26 @@ fn claims_are_checked_for_shape() {
         c[k] = val;
         tokens::sign(Algorithm::HS256, &c)
     };
+    // A user id may be a decimal string or a JSON integer (SPEC "Tokens").
     assert_eq!(
-        auth(&v, &with("sub", json!(5)), &session),
-        invalid_access("claims are malformed")
+        auth(&v, &with("sub", json!(5)), &session).map(|c| c.user_id),
+        Ok(5)
     );
-    assert_eq!(
-        auth(&v, &with("sub", json!("u-5")), &session),
-        invalid_access("sub is not a user id")
-    );
+    for bad in [json!("u-5"), json!(5.5), json!(-1.0), json!(null)] {
+        assert_eq!(
+            auth(&v, &with("sub", bad.clone()), &session),
+            invalid_access(Reason::UserId("sub")),
+            "{bad}"
+        );
+    }
     assert_eq!(
         auth(&v, &with("organizationIds", json!(["1"])), &session),
-        invalid_access("claims are malformed")
+        invalid_access(Reason::Organizations("organizationIds"))
     );
     let many: Vec<i64> = (0..=MAX_ORGANIZATIONS as i64).collect();
     assert_eq!(
         auth(&v, &with("organizationIds", json!(many)), &session),
-        invalid_access("too many organizationIds")
+        invalid_access(Reason::TooManyOrganizations)
     );
     // Absent organisations and scope mean none.
     let mut c = base.clone();
@@ -260,7 +268,7 @@ fn typ_may_be_jwt_at_jwt_or_absent() {
     h.typ = Some("JOSE+JSON".into());
     assert_eq!(
         auth(&v, &tokens::sign_with(&h, &claims, &key), &session),
-        invalid_access("unexpected typ")
+        invalid_access(Reason::UnexpectedTyp)
     );
 }
 
@@ -288,19 +296,19 @@ fn session_token_rules() {
     no_session.as_object_mut().map(|m| m.remove("sessionId"));
     assert_eq!(
         auth(&v, &access, &tokens::session_with(&no_session)),
-        invalid("sessionId missing")
+        invalid(Reason::SessionId)
     );
     let mut expired = tokens::session_claims(5);
     expired["exp"] = json!(tokens::now() - 3600);
     assert_eq!(
         auth(&v, &access, &tokens::session_with(&expired)),
-        invalid("expired")
+        invalid(Reason::Expired)
     );
     let mut bad_user = tokens::session_claims(5);
     bad_user["userId"] = json!("five");
     assert_eq!(
         auth(&v, &access, &tokens::session_with(&bad_user)),
-        invalid("userId is not a user id")
+        invalid(Reason::UserId("userId"))
     );
     // Signed with the access secret instead of the session secret.
     let forged = tokens::sign_with(
@@ -308,7 +316,7 @@ fn session_token_rules() {
         &tokens::session_claims(5),
         &EncodingKey::from_secret(tokens::ACCESS_SECRET.as_bytes()),
     );
-    assert_eq!(auth(&v, &access, &forged), invalid("bad signature"));
+    assert_eq!(auth(&v, &access, &forged), invalid(Reason::BadSignature));
 }
 
 #[test]
@@ -345,56 +353,13 @@ fn jwks_configuration_errors_name_the_variable() {
     let mut s = settings();
     s.access_secret = None;
     s.access_jwks =
-        Some(r#"{"keys":[{"kty":"RSA","kid":"r","alg":"RS512","n":"AQAB","e":"AQAB"}]}"#.into());
+        Some(r#"{"keys":[{"kty":"EC","kid":"p521","crv":"P-521","x":"AQAB","y":"AQAB"},{"kty":"RSA","kid":"r","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"}]}"#.into());
     assert!(Verifier::new(&s).is_err());
     let mut s = settings();
     s.session_secret = SecretSource::Value(String::new());
     assert_eq!(
         Verifier::new(&s).err().map(|e| e.name),
         Some("SESSION_TOKEN_SECRET")
-    );
-}
-
-#[test]
-fn a_verified_pair_is_remembered_only_as_itself_before_exp_and_under_its_keys() {
-    let cache = VerifiedTokens::default();
-    let caller = Caller {
-        user_id: 7,
-        session_id: "s".into(),
-        organization_ids: vec![1],
-        scopes: vec![],
-    };
-    let later = unix_now() + 600;
-    cache.insert("a", "s", caller.clone(), later, Some(3));
-    assert_eq!(cache.lookup("a", "s", Some(3)), Some(caller.clone()));
-    assert_eq!(
-        cache.lookup("a", "s2", Some(3)),
-        None,
-        "another session token"
-    );
-    assert_eq!(
-        cache.lookup("a2", "s", Some(3)),
-        None,
-        "another access token"
-    );
-    assert_eq!(cache.lookup("a", "s", None), None, "keys due for a refresh");
-    assert_eq!(cache.lookup("a", "s", Some(4)), None, "keys changed");
-    // The generation change dropped it for good.
-    assert_eq!(cache.lookup("a", "s", Some(3)), None);
-    cache.insert("a", "s", caller.clone(), unix_now() - 1, Some(3));
-    assert_eq!(cache.lookup("a", "s", Some(3)), None, "past exp");
-    for n in 0..=VERIFIED_TOKENS {
-        cache.insert(&format!("a{n}"), "s", caller.clone(), later, Some(3));
-    }
-    assert_eq!(
-        cache.lookup("a0", "s", Some(3)),
-        None,
-        "the oldest is evicted"
-    );
-    assert!(
-        cache
-            .lookup(&format!("a{VERIFIED_TOKENS}"), "s", Some(3))
-            .is_some()
     );
 }
 
@@ -409,4 +374,262 @@ fn a_cached_pair_never_lets_a_forged_twin_through() {
     let forged = format!("{}{last}", &session[..session.len() - 1]);
     assert!(auth(&v, &access, &forged).is_err());
     assert!(auth(&v, &format!("{access}x"), &session).is_err());
+}
+
+fn with_claims(names: ClaimNames) -> AuthSettings {
+    AuthSettings {
+        claims: names,
+        ..settings()
+    }
+}
+
+fn caller_of(v: &Verifier, claims: &serde_json::Value, user: i64) -> Result<Caller, AuthError> {
+    auth(
+        v,
+        &tokens::sign(Algorithm::RS256, claims),
+        &tokens::session(user),
+    )
+}
+
+#[test]
+fn every_provider_algorithm_verifies_with_a_key_of_its_kind() {
+    let v = verifier(&settings());
+    for alg in [
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES384,
+    ] {
+        let token = tokens::sign(alg, &tokens::access_claims(42, &[1]));
+        let caller = auth(&v, &token, &tokens::session(42));
+        assert_eq!(caller.map(|c| c.user_id), Ok(42), "{alg:?}");
+    }
+}
+
+#[test]
+fn a_key_with_alg_verifies_that_alg_only_and_a_key_without_verifies_its_kind() {
+    let v = verifier(&settings());
+    let claims = tokens::access_claims(42, &[1]);
+    let sign = |alg, kid: &str| {
+        let mut h = Header::new(alg);
+        h.kid = Some(kid.into());
+        tokens::sign_with(&h, &claims, &tokens::signing_key(alg))
+    };
+    // `rsa-1` says RS256: the same key under PS256 is refused.
+    assert_eq!(
+        auth(&v, &sign(Algorithm::PS256, "rsa-1"), &tokens::session(42)),
+        invalid_access(Reason::AlgorithmMismatch)
+    );
+    // `rsa-any` has no `alg`: RSA algorithms only, never ES or HMAC.
+    assert!(auth(&v, &sign(Algorithm::RS256, "rsa-any"), &tokens::session(42)).is_ok());
+    assert_eq!(
+        auth(&v, &sign(Algorithm::ES256, "rsa-any"), &tokens::session(42)),
+        invalid_access(Reason::AlgorithmMismatch)
+    );
+    assert_eq!(
+        auth(&v, &sign(Algorithm::HS256, "rsa-any"), &tokens::session(42)),
+        invalid_access(Reason::AlgorithmMismatch)
+    );
+    // A P-256 key never verifies ES384, nor a P-384 key ES256.
+    assert_eq!(
+        auth(&v, &sign(Algorithm::ES384, "ec-1"), &tokens::session(42)),
+        invalid_access(Reason::AlgorithmMismatch)
+    );
+    assert_eq!(
+        auth(&v, &sign(Algorithm::ES256, "ec384-1"), &tokens::session(42)),
+        invalid_access(Reason::AlgorithmMismatch)
+    );
+}
+
+#[test]
+fn a_crit_header_is_refused_on_both_tokens() {
+    let v = verifier(&settings());
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("rsa-1".into());
+    h.crit = Some(vec!["exp".into()]);
+    let access = tokens::sign_with(
+        &h,
+        &tokens::access_claims(5, &[1]),
+        &tokens::signing_key(Algorithm::RS256),
+    );
+    assert_eq!(
+        auth(&v, &access, &tokens::session(5)),
+        invalid_access(Reason::CriticalHeader)
+    );
+    let mut h = Header::new(Algorithm::HS256);
+    h.crit = Some(vec![]);
+    let session = tokens::sign_with(
+        &h,
+        &tokens::session_claims(5),
+        &EncodingKey::from_secret(tokens::SESSION_SECRET.as_bytes()),
+    );
+    assert_eq!(
+        auth(&v, &tokens::access(5, &[1]), &session),
+        Err(AuthError::Invalid {
+            kind: TokenKind::Session,
+            reason: Reason::CriticalHeader
+        })
+    );
+}
+
+#[test]
+fn keys_named_in_the_header_are_never_used() {
+    // An attacker's own key, embedded or linked, signs a token: it must not
+    // verify however the header points at it.
+    let v = verifier(&settings());
+    let attacker = EncodingKey::from_ec_pem(include_bytes!("../../tests/fixtures/keys/ec384.pem"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(
+        json!({"kty":"OKP","crv":"Ed25519","x":"pP5kgPz1w0Eq0p0cEwybLqjWB9A3EzSq93tKDxvYSYk"}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let claims = tokens::access_claims(5, &[1]);
+    let mut h = Header::new(Algorithm::ES384);
+    h.jku = Some("https://evil.example/jwks.json".into());
+    h.x5u = Some("https://evil.example/cert.pem".into());
+    h.x5c = Some(vec!["MIIB".into()]);
+    h.jwk = Some(jwk);
+    let token = tokens::sign_with(&h, &claims, &attacker);
+    assert_eq!(
+        auth(&v, &token, &tokens::session(5)),
+        invalid_access(Reason::AlgorithmMismatch),
+        "no kid: only the HS256 secret applies, and ES384 is not its algorithm"
+    );
+    h.kid = Some("attacker".into());
+    let token = tokens::sign_with(&h, &claims, &attacker);
+    assert_eq!(
+        auth(&v, &token, &tokens::session(5)),
+        invalid_access(Reason::UnknownKid)
+    );
+}
+
+#[test]
+fn scopes_come_from_scope_and_scp_in_either_shape() {
+    let v = verifier(&settings());
+    let base = |scopes: serde_json::Value, claim: &str| {
+        let mut c = tokens::access_claims(5, &[1]);
+        c.as_object_mut().map(|m| m.remove("scope"));
+        c[claim] = scopes;
+        caller_of(&v, &c, 5)
+    };
+    for (claim, scopes) in [
+        ("scope", json!("openid interventions:verify")),
+        ("scope", json!(["interventions:verify"])),
+        ("scp", json!(["openid", "interventions:verify"])), // Okta
+        ("scp", json!("interventions:verify User.Read")),   // Entra ID
+    ] {
+        let caller =
+            base(scopes.clone(), claim).unwrap_or_else(|e| panic!("{claim} {scopes}: {e}"));
+        assert!(caller.may_verify(), "{claim} {scopes}");
+    }
+    assert!(
+        !base(json!(["interventions:read"]), "scp")
+            .map(|c| c.may_verify())
+            .unwrap_or(true)
+    );
+    assert_eq!(base(json!(7), "scp"), invalid_access(Reason::Scopes("scp")));
+    assert_eq!(
+        base(json!([7]), "scope"),
+        invalid_access(Reason::Scopes("scope"))
+    );
+}
+
+#[test]
+fn a_named_scope_claim_replaces_scope_and_scp() {
+    let v = verifier(&with_claims(ClaimNames {
+        scopes: ScopeClaims::Named("permissions"),
+        ..ClaimNames::default()
+    }));
+    let mut c = tokens::access_claims(5, &[1]);
+    // Auth0 RBAC: permissions in their own array; `scope` no longer counts.
+    c["permissions"] = json!(["interventions:verify"]);
+    c["scope"] = json!("openid");
+    assert!(caller_of(&v, &c, 5).map(|c| c.may_verify()) == Ok(true));
+    c["permissions"] = json!([]);
+    c["scope"] = json!("interventions:verify");
+    c["scp"] = json!("interventions:verify");
+    assert!(caller_of(&v, &c, 5).map(|c| c.may_verify()) == Ok(false));
+}
+
+#[test]
+fn user_and_organisations_come_from_the_claims_configured() {
+    let v = verifier(&with_claims(ClaimNames {
+        user_id: "uid",
+        organizations: "https://interventions.example.com/organizationIds",
+        scopes: ScopeClaims::Standard,
+    }));
+    let mut c = tokens::access_claims(0, &[]);
+    c["sub"] = json!("00u1abcdEFGH"); // Okta: the login's opaque id
+    c["uid"] = json!(77);
+    c["https://interventions.example.com/organizationIds"] = json!([9, 4]);
+    c["organizationIds"] = json!([1]);
+    let caller = caller_of(&v, &c, 77).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((caller.user_id, caller.organization_ids), (77, vec![4, 9]));
+    c["uid"] = json!("alice");
+    assert_eq!(caller_of(&v, &c, 77), invalid_access(Reason::UserId("uid")));
+    c.as_object_mut().map(|m| m.remove("uid"));
+    assert_eq!(caller_of(&v, &c, 77), invalid_access(Reason::UserId("uid")));
+}
+
+#[test]
+fn any_configured_audience_matches() {
+    let mut s = settings();
+    s.audiences = vec![
+        "api://interventions".into(),
+        "https://api.example.com".into(),
+    ];
+    let v = verifier(&s);
+    let mut c = tokens::access_claims(5, &[1]);
+    for aud in [
+        json!("https://api.example.com"),
+        json!(["x", "api://interventions"]),
+    ] {
+        c["aud"] = aud.clone();
+        assert!(caller_of(&v, &c, 5).is_ok(), "{aud}");
+    }
+    c["aud"] = json!(["x", "y"]);
+    assert_eq!(caller_of(&v, &c, 5), invalid_access(Reason::WrongAudience));
+}
+
+#[test]
+fn client_ids_are_read_from_client_id_then_azp_then_cid() {
+    let mut s = settings();
+    s.client_ids = vec!["web-app".into(), "mobile-app".into()];
+    let v = verifier(&s);
+    let wrong: Result<i64, AuthError> = Err(AuthError::Invalid {
+        kind: TokenKind::Access,
+        reason: Reason::WrongClient,
+    });
+    let token = |pairs: &[(&str, &str)]| {
+        let mut c = tokens::access_claims(5, &[1]);
+        for (k, val) in pairs {
+            c[*k] = json!(val);
+        }
+        caller_of(&v, &c, 5).map(|c| c.user_id)
+    };
+    assert_eq!(token(&[("client_id", "web-app")]), Ok(5)); // Cognito
+    assert_eq!(token(&[("azp", "mobile-app")]), Ok(5)); // Keycloak, Auth0
+    assert_eq!(token(&[("cid", "web-app")]), Ok(5)); // Okta
+    // client_id decides even when azp would match.
+    assert_eq!(token(&[("client_id", "other"), ("azp", "web-app")]), wrong);
+    assert_eq!(token(&[]), wrong);
+    assert_eq!(token(&[("azp", "Web-App")]), wrong);
+}
+
+#[test]
+fn an_id_token_is_not_an_access_token() {
+    let v = verifier(&settings());
+    let mut c = tokens::access_claims(5, &[1]);
+    c["token_use"] = json!("access");
+    assert!(caller_of(&v, &c, 5).is_ok());
+    for other in [json!("id"), json!(1), json!(null)] {
+        c["token_use"] = other.clone();
+        assert_eq!(
+            caller_of(&v, &c, 5),
+            invalid_access(Reason::NotAnAccessToken),
+            "{other}"
+        );
+    }
 }

@@ -24,7 +24,11 @@ const AUDIENCE: &str = "interventions-api";
 fn app_with(store: StubStore, issuer_audience: bool) -> App<StubStore> {
     let mut settings = testing::auth_settings();
     settings.issuer = issuer_audience.then(|| ISSUER.to_owned());
-    settings.audience = issuer_audience.then(|| AUDIENCE.to_owned());
+    settings.audiences = if issuer_audience {
+        vec![AUDIENCE.to_owned()]
+    } else {
+        vec![]
+    };
     App {
         verifier: testing::verifier(&settings),
         ..testing::app(

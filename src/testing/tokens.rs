@@ -22,11 +22,19 @@ pub fn now() -> i64 {
 pub fn signing_key(alg: Algorithm) -> EncodingKey {
     let pem = |s: &str| s.as_bytes().to_vec();
     let key = match alg {
-        Algorithm::RS256 => {
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => {
             EncodingKey::from_rsa_pem(&pem(include_str!("../../tests/fixtures/keys/rsa.pem")))
         }
         Algorithm::ES256 => {
             EncodingKey::from_ec_pem(&pem(include_str!("../../tests/fixtures/keys/ec.pem")))
+        }
+        Algorithm::ES384 => {
+            EncodingKey::from_ec_pem(&pem(include_str!("../../tests/fixtures/keys/ec384.pem")))
         }
         Algorithm::EdDSA => {
             EncodingKey::from_ed_pem(&pem(include_str!("../../tests/fixtures/keys/ed.pem")))
@@ -36,11 +44,18 @@ pub fn signing_key(alg: Algorithm) -> EncodingKey {
     key.unwrap_or_else(|e| panic!("fixture key for {alg:?}: {e}"))
 }
 
-/// The fixture JWKS kid of the key pair for `alg`.
+/// The fixture JWKS kid of the key pair for `alg`: the RSA key's other
+/// algorithms go through `rsa-any`, the same key published without `alg`.
 pub fn kid(alg: Algorithm) -> Option<&'static str> {
     match alg {
         Algorithm::RS256 => Some("rsa-1"),
+        Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => Some("rsa-any"),
         Algorithm::ES256 => Some("ec-1"),
+        Algorithm::ES384 => Some("ec384-1"),
         Algorithm::EdDSA => Some("ed-1"),
         _ => None,
     }

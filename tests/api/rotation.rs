@@ -9,7 +9,7 @@ use crate::helpers::issuer::{Answer, Issuer, jwks};
 use crate::helpers::proxy::Proxy;
 use crate::helpers::{call, decision, harness_verifying, intervention, tokens};
 use intervention_verify::auth::{
-    AuthError, AuthSettings, KeyClients, SecretSource, TokenKind, Verifier,
+    AuthError, AuthSettings, KeyClients, Reason, SecretSource, TokenKind, Verifier,
 };
 use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::domain::Caller;
@@ -124,14 +124,14 @@ fn clients(secrets_endpoint: &str, clock: &Clock) -> KeyClients {
 fn bad_signature(kind: TokenKind) -> Result<Caller, AuthError> {
     Err(AuthError::Invalid {
         kind,
-        reason: "bad signature",
+        reason: Reason::BadSignature,
     })
 }
 
 fn unknown_kid() -> Result<Caller, AuthError> {
     Err(AuthError::Invalid {
         kind: TokenKind::Access,
-        reason: "unknown kid",
+        reason: Reason::UnknownKid,
     })
 }
 

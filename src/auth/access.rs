@@ -1,0 +1,263 @@
+//! The access token: its keys (pinned JWKS, the issuer's JWKS, an HS256
+//! secret) and the rules every key applies (expiry, issuer, audiences,
+//! clients, claim names).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+
+use super::claims::{self, AccessClaims, ClaimNames, RawAccessClaims};
+use super::jwks::{self, Strictness};
+use super::memory::{KeyVersion, Source};
+use super::secret::Secret;
+use super::token::check_header;
+use super::{
+    AuthError, AuthSettings, KeyClients, KeyConfigError, LEEWAY_SECS, Reason, TokenKind,
+    config_error, jwt_reason,
+};
+use crate::keys::{self, Cached, FetchError, Fetched};
+
+const JWKS_NAME: &str = "ACCESS_TOKEN_JWKS";
+const JWKS_URL_NAME: &str = "ACCESS_TOKEN_JWKS_URL";
+
+/// A key the access token may be verified with, and the rules that go with it.
+struct Key {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+type KeySet = HashMap<String, Key>;
+
+/// Claim rules for access tokens, whatever key verifies them.
+#[derive(Clone)]
+struct Rules {
+    issuer: Option<String>,
+    audiences: Vec<String>,
+    client_ids: Vec<String>,
+    names: ClaimNames,
+}
+
+impl Rules {
+    /// The validation of an access token verified with a key of `algorithms`.
+    fn validation(&self, algorithms: Vec<Algorithm>) -> Validation {
+        let mut v = Validation::new(algorithms[0]);
+        v.algorithms = algorithms;
+        v.leeway = LEEWAY_SECS;
+        v.validate_nbf = true;
+        let mut required = vec!["exp"];
+        if let Some(iss) = &self.issuer {
+            v.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        if self.audiences.is_empty() {
+            v.validate_aud = false;
+        } else {
+            // Setting an audience alone lets a token without `aud` through.
+            v.set_audience(&self.audiences);
+            required.push("aud");
+        }
+        v.set_required_spec_claims(&required);
+        v
+    }
+
+    fn keys(&self, keys: Vec<jwks::JwksKey>) -> KeySet {
+        keys.into_iter()
+            .map(|k| {
+                let key = Key {
+                    key: k.key,
+                    validation: self.validation(k.algorithms),
+                };
+                (k.kid, key)
+            })
+            .collect()
+    }
+}
+
+/// The issuer's JWKS endpoint and the keys last fetched from it.
+struct Issuer {
+    web: keys::WebClient,
+    url: hyper::Uri,
+    cache: Cached<KeySet>,
+}
+
+async fn fetch_jwks(
+    web: &keys::WebClient,
+    url: &hyper::Uri,
+    rules: &Rules,
+) -> Result<Fetched<KeySet>, FetchError> {
+    let (body, ttl) = web
+        .get(url, keys::JWKS_TIMEOUT, keys::JWKS_MAX_BYTES)
+        .await?;
+    let doc = std::str::from_utf8(&body)
+        .map_err(|_| FetchError::Unavailable("JWKS is not UTF-8".into()))?;
+    let keys = jwks::parse(doc, JWKS_URL_NAME, Strictness::SkipBadKeys)
+        .map_err(|e| FetchError::Unavailable(e.problem))?;
+    Ok(Fetched {
+        value: rules.keys(keys),
+        ttl,
+    })
+}
+
+impl Issuer {
+    async fn start(url: &str, rules: &Rules, clients: &KeyClients) -> Result<Self, KeyConfigError> {
+        let url: hyper::Uri = url
+            .parse()
+            .map_err(|_| config_error(JWKS_URL_NAME, "not a URL"))?;
+        let web = clients
+            .web
+            .clone()
+            .ok_or_else(|| config_error(JWKS_URL_NAME, "no HTTPS client"))?;
+        let first = match fetch_jwks(&web, &url, rules).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(source = JWKS_URL_NAME, error = %e, "JWKS not fetched at start-up; tokens needing it answer 503 until it is");
+                None
+            }
+        };
+        Ok(Self {
+            cache: Cached::new(JWKS_URL_NAME, clients.clock.clone(), first),
+            web,
+            url,
+        })
+    }
+
+    async fn keys(&self, rules: &Rules) -> Option<Arc<KeySet>> {
+        self.cache
+            .get(|| fetch_jwks(&self.web, &self.url, rules))
+            .await
+    }
+
+    async fn refetch_after_miss(&self, rules: &Rules) -> Option<Arc<KeySet>> {
+        self.cache
+            .refetch_after_miss(|| fetch_jwks(&self.web, &self.url, rules))
+            .await
+    }
+}
+
+/// Every key source of the access token, and its rules.
+pub struct AccessKeys {
+    rules: Rules,
+    /// Keys of `ACCESS_TOKEN_JWKS` by `kid`: always apply, win over fetched.
+    pinned: KeySet,
+    issuer: Option<Issuer>,
+    /// The HS256 secret: verifies access tokens that carry no `kid`.
+    secret: Option<(Secret, Validation)>,
+}
+
+impl AccessKeys {
+    pub async fn start(
+        settings: &AuthSettings,
+        clients: &KeyClients,
+    ) -> Result<Self, KeyConfigError> {
+        let rules = Rules {
+            issuer: settings.issuer.clone(),
+            audiences: settings.audiences.clone(),
+            client_ids: settings.client_ids.clone(),
+            names: settings.claims.clone(),
+        };
+        let pinned = match &settings.access_jwks {
+            Some(doc) => rules.keys(jwks::parse(doc, JWKS_NAME, Strictness::Strict)?),
+            None => KeySet::new(),
+        };
+        let secret = async {
+            match &settings.access_secret {
+                Some(s) => {
+                    Secret::start(s, "ACCESS_TOKEN_SECRET", "ACCESS_TOKEN_SECRET_ID", clients)
+                        .await
+                        .map(Some)
+                }
+                None => Ok(None),
+            }
+        };
+        let issuer = async {
+            match &settings.access_jwks_url {
+                Some(url) => Issuer::start(url, &rules, clients).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (secret, issuer) = tokio::join!(secret, issuer);
+        let (secret, issuer) = (secret?, issuer?);
+        if pinned.is_empty() && issuer.is_none() && secret.is_none() {
+            return Err(config_error(
+                "ACCESS_TOKEN_JWKS/ACCESS_TOKEN_SECRET",
+                "at least one must be set and hold a usable key",
+            ));
+        }
+        let secret = secret.map(|s| (s, rules.validation(vec![Algorithm::HS256])));
+        Ok(Self {
+            rules,
+            pinned,
+            issuer,
+            secret,
+        })
+    }
+
+    /// The version `source` holds now (see [`super::memory`]).
+    pub fn version(&self, source: Source) -> Option<u64> {
+        match source {
+            Source::Pinned => Some(0),
+            Source::Issuer => self.issuer.as_ref()?.cache.generation(),
+            Source::AccessSecret => self.secret.as_ref()?.0.version(),
+            Source::Session => None,
+        }
+    }
+
+    /// Verifies the token and reads its caller; also says which key source
+    /// verified it, at which version.
+    pub async fn verify(&self, token: &str) -> Result<(AccessClaims, KeyVersion), AuthError> {
+        let invalid = |reason| AuthError::invalid(TokenKind::Access, reason);
+        let header = check_header(token, TokenKind::Access)?;
+        // A `kid` names a JWKS key and nothing else; without one only the
+        // shared secret applies. Either way the key fixes the algorithm.
+        let (raw, source) = match &header.kid {
+            Some(kid) => self.verify_with_kid(token, kid, header.alg).await?,
+            None => {
+                let (secret, validation) = self.secret.as_ref().ok_or(invalid(Reason::NoKid))?;
+                if header.alg != Algorithm::HS256 {
+                    return Err(invalid(Reason::AlgorithmMismatch));
+                }
+                let raw = secret.verify(token, validation, TokenKind::Access).await?;
+                (raw, Source::AccessSecret)
+            }
+        };
+        let claims =
+            claims::access(raw, &self.rules.names, &self.rules.client_ids).map_err(invalid)?;
+        Ok((claims, KeyVersion::new(source, self.version(source))))
+    }
+
+    /// A pinned key first; else the issuer's, re-fetched once when unknown.
+    async fn verify_with_kid(
+        &self,
+        token: &str,
+        kid: &str,
+        alg: Algorithm,
+    ) -> Result<(RawAccessClaims, Source), AuthError> {
+        let invalid = |reason| AuthError::invalid(TokenKind::Access, reason);
+        let check = |key: &Key| {
+            if !key.validation.algorithms.contains(&alg) {
+                return Err(invalid(Reason::AlgorithmMismatch));
+            }
+            decode::<RawAccessClaims>(token, &key.key, &key.validation)
+                .map(|d| d.claims)
+                .map_err(|e| invalid(jwt_reason(&e)))
+        };
+        if let Some(key) = self.pinned.get(kid) {
+            return Ok((check(key)?, Source::Pinned));
+        }
+        let issuer = self.issuer.as_ref().ok_or(invalid(Reason::UnknownKid))?;
+        let set = issuer
+            .keys(&self.rules)
+            .await
+            .ok_or(AuthError::KeysUnavailable(TokenKind::Access))?;
+        if let Some(key) = set.get(kid) {
+            return Ok((check(key)?, Source::Issuer));
+        }
+        let set = issuer.refetch_after_miss(&self.rules).await;
+        let key = set.as_ref().and_then(|s| s.get(kid));
+        Ok((
+            check(key.ok_or(invalid(Reason::UnknownKid))?)?,
+            Source::Issuer,
+        ))
+    }
+}

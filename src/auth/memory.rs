@@ -1,0 +1,224 @@
+//! Token pairs this instance verified, so a user deciding several
+//! interventions in a row pays for the signature checks once.
+//!
+//! An entry is a verified pair, the caller it proved, the earlier `exp` of
+//! the two, and the version of each key source that verified it. It is used
+//! only before that `exp` and while every one of those sources still holds
+//! the same version and is not due for a refresh: a source that is not asked
+//! cannot be forgotten, because the versions come from the verification
+//! itself ([`KeyVersion`]), and [`Source`] is matched exhaustively. Only
+//! successes are kept; a failure is checked every time. Presented tokens are
+//! compared in constant time.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use crate::domain::Caller;
+
+/// How many verified token pairs a warm instance remembers.
+pub const VERIFIED_TOKENS: usize = 16;
+
+/// A key source that can verify a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `ACCESS_TOKEN_JWKS`: fixed for the process.
+    Pinned,
+    /// `ACCESS_TOKEN_JWKS_URL`.
+    Issuer,
+    /// `ACCESS_TOKEN_SECRET` / `_ID`.
+    AccessSecret,
+    /// `SESSION_TOKEN_SECRET` / `_ID`.
+    Session,
+}
+
+/// The source that verified a token and the version it held then (`None`:
+/// due for a refresh, so nothing verified with it is remembered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyVersion {
+    pub source: Source,
+    pub version: Option<u64>,
+}
+
+impl KeyVersion {
+    pub fn new(source: Source, version: Option<u64>) -> Self {
+        Self { source, version }
+    }
+}
+
+struct Entry {
+    access: Box<[u8]>,
+    session: Box<[u8]>,
+    caller: Caller,
+    exp: i64,
+    versions: [(Source, u64); 2],
+}
+
+#[derive(Default)]
+pub struct VerifiedTokens {
+    entries: Mutex<VecDeque<Entry>>,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Equal in time that depends only on the lengths, not on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl VerifiedTokens {
+    /// The caller a remembered pair proved; `current` tells the version each
+    /// source holds now.
+    pub fn lookup(
+        &self,
+        access: &str,
+        session: &str,
+        current: impl Fn(KeyVersion) -> Option<u64>,
+    ) -> Option<Caller> {
+        let now = unix_now();
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|e| {
+            e.exp > now
+                && e.versions.iter().all(|(source, version)| {
+                    current(KeyVersion::new(*source, Some(*version))) == Some(*version)
+                })
+        });
+        let mut found = None;
+        for e in entries.iter() {
+            // Every entry is compared: no early exit tells which one matched.
+            let hit = same(&e.access, access.as_bytes()) & same(&e.session, session.as_bytes());
+            if hit && found.is_none() {
+                found = Some(e.caller.clone());
+            }
+        }
+        found
+    }
+
+    /// Remembers a verified pair, unless a source was due for a refresh.
+    pub fn insert(
+        &self,
+        access: &str,
+        session: &str,
+        caller: Caller,
+        exp: i64,
+        versions: [KeyVersion; 2],
+    ) {
+        let [Some(a), Some(s)] = versions.map(|v| v.version) else {
+            return;
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() == VERIFIED_TOKENS {
+            entries.pop_front();
+        }
+        entries.push_back(Entry {
+            access: access.as_bytes().into(),
+            session: session.as_bytes().into(),
+            caller,
+            exp,
+            versions: [(versions[0].source, a), (versions[1].source, s)],
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: 7,
+            session_id: "s".into(),
+            organization_ids: vec![1],
+            scopes: vec![],
+        }
+    }
+
+    fn at(source: Source, v: u64) -> KeyVersion {
+        KeyVersion::new(source, Some(v))
+    }
+
+    #[test]
+    fn a_pair_is_remembered_only_as_itself_before_exp_and_under_its_keys() {
+        let cache = VerifiedTokens::default();
+        let versions = [at(Source::Issuer, 3), at(Source::Session, 0)];
+        let same_keys = |v: KeyVersion| v.version;
+        let later = unix_now() + 600;
+        cache.insert("a", "s", caller(), later, versions);
+        assert_eq!(cache.lookup("a", "s", same_keys), Some(caller()));
+        assert_eq!(
+            cache.lookup("a", "s2", same_keys),
+            None,
+            "another session token"
+        );
+        assert_eq!(
+            cache.lookup("a2", "s", same_keys),
+            None,
+            "another access token"
+        );
+        assert_eq!(
+            cache.lookup("as", "", same_keys),
+            None,
+            "the same bytes split elsewhere"
+        );
+        assert_eq!(
+            cache.lookup("a", "s", |_| None),
+            None,
+            "keys due for a refresh"
+        );
+        assert_eq!(cache.lookup("a", "s", same_keys), None, "dropped for good");
+        cache.insert("a", "s", caller(), unix_now() - 1, versions);
+        assert_eq!(cache.lookup("a", "s", same_keys), None, "past exp");
+        for n in 0..=VERIFIED_TOKENS {
+            cache.insert(&format!("a{n}"), "s", caller(), later, versions);
+        }
+        assert_eq!(
+            cache.lookup("a0", "s", same_keys),
+            None,
+            "the oldest is evicted"
+        );
+        assert!(
+            cache
+                .lookup(&format!("a{VERIFIED_TOKENS}"), "s", same_keys)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_due_source_is_never_remembered() {
+        let cache = VerifiedTokens::default();
+        let due = KeyVersion::new(Source::AccessSecret, None);
+        cache.insert(
+            "a",
+            "s",
+            caller(),
+            unix_now() + 600,
+            [due, at(Source::Session, 1)],
+        );
+        assert_eq!(cache.lookup("a", "s", |v| v.version.or(Some(1))), None);
+    }
+
+    #[test]
+    fn each_source_that_verified_a_pair_can_invalidate_it() {
+        for (access_source, bumped) in [
+            (Source::Pinned, Source::Pinned),
+            (Source::Issuer, Source::Issuer),
+            (Source::AccessSecret, Source::AccessSecret),
+            (Source::Issuer, Source::Session),
+        ] {
+            let cache = VerifiedTokens::default();
+            let versions = [at(access_source, 1), at(Source::Session, 1)];
+            cache.insert("a", "s", caller(), unix_now() + 600, versions);
+            let moved = |v: KeyVersion| {
+                if v.source == bumped {
+                    Some(2)
+                } else {
+                    v.version
+                }
+            };
+            assert_eq!(cache.lookup("a", "s", moved), None, "{bumped:?} changed");
+        }
+    }
+}

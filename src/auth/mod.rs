@@ -1,0 +1,302 @@
+//! Both tokens → the caller. Keys are parsed once at start-up; a request only
+//! looks one up and checks a signature. The rooms:
+//! - [`token`]: the `Authorization` header, a token's header (`typ`, `crit`);
+//! - [`claims`]: which claims name the user, organisations, scopes, client;
+//! - [`jwks`]: JWKS documents → keys and the algorithms each may verify;
+//! - [`access`]: the access token's keys (pinned, issuer, HS256) and rules;
+//! - [`secret`]: an HS256 secret, fixed or kept fresh from Secrets Manager;
+//! - [`memory`]: token pairs verified recently, keyed on the keys' versions.
+
+mod access;
+mod claims;
+mod jwks;
+mod memory;
+mod secret;
+mod token;
+
+use jsonwebtoken::{Algorithm, Validation};
+
+pub use claims::{ClaimNames, MAX_ORGANIZATIONS, ScopeClaims};
+pub use secret::{MIN_SECRET_BYTES, SecretSource};
+
+use crate::domain::Caller;
+use crate::keys;
+use access::AccessKeys;
+use memory::{KeyVersion, VerifiedTokens};
+use secret::Secret;
+
+/// Clock skew tolerated on `exp` and `nbf` (docs/CONTRACT.md, "Tokens").
+pub const LEEWAY_SECS: u64 = 30;
+
+/// Which of the two tokens a failure concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Session,
+}
+
+impl TokenKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access token",
+            TokenKind::Session => "session token",
+        }
+    }
+}
+
+/// Why a token was refused: a stable code for the log, never the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    TooLarge,
+    NotText,
+    MalformedHeader,
+    UnexpectedTyp,
+    /// RFC 7515 §4.1.11: no extension is understood, so `crit` is refused.
+    CriticalHeader,
+    AlgorithmMismatch,
+    AlgorithmNotAllowed,
+    UnknownKid,
+    NoKid,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    WrongClient,
+    NotAnAccessToken,
+    MissingClaim(&'static str),
+    /// The named claim does not hold a decimal user id.
+    UserId(&'static str),
+    Organizations(&'static str),
+    TooManyOrganizations,
+    Scopes(&'static str),
+    SessionId,
+    MalformedClaims,
+    Malformed,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Reason::TooLarge => "too large",
+            Reason::NotText => "not UTF-8",
+            Reason::MalformedHeader => "malformed header",
+            Reason::UnexpectedTyp => "unexpected typ",
+            Reason::CriticalHeader => "crit header not understood",
+            Reason::AlgorithmMismatch => "algorithm does not match key",
+            Reason::AlgorithmNotAllowed => "algorithm not allowed",
+            Reason::UnknownKid => "unknown kid",
+            Reason::NoKid => "no kid",
+            Reason::BadSignature => "bad signature",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not yet valid",
+            Reason::WrongIssuer => "wrong issuer",
+            Reason::WrongAudience => "wrong audience",
+            Reason::WrongClient => "client not allowed",
+            Reason::NotAnAccessToken => "token_use is not access",
+            Reason::MissingClaim(c) => return write!(f, "{c} missing"),
+            Reason::UserId(c) => return write!(f, "claim {c:?} is not a decimal user id"),
+            Reason::Organizations(c) => return write!(f, "claim {c:?} is not a list of ids"),
+            Reason::TooManyOrganizations => "too many organisations",
+            Reason::Scopes(c) => return write!(f, "claim {c:?} is not a scope list"),
+            Reason::SessionId => "sessionId missing",
+            Reason::MalformedClaims => "claims are malformed",
+            Reason::Malformed => "malformed",
+        };
+        f.write_str(text)
+    }
+}
+
+/// Why authentication failed. The reason goes to the log, never the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("{} missing", .0.name())]
+    Missing(TokenKind),
+    #[error("{} invalid: {reason}", .kind.name())]
+    Invalid { kind: TokenKind, reason: Reason },
+    #[error("session token belongs to another user")]
+    UserMismatch,
+    /// The keys this token needs were never obtained (issuer or Secrets
+    /// Manager unreachable): the token may be good, so not a 401.
+    #[error("keys for the {} are unavailable", .0.name())]
+    KeysUnavailable(TokenKind),
+}
+
+impl AuthError {
+    fn invalid(kind: TokenKind, reason: Reason) -> Self {
+        AuthError::Invalid { kind, reason }
+    }
+}
+
+/// Key sources and claim rules, from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// Pinned JWKS document: always applies, wins over fetched keys.
+    pub access_jwks: Option<String>,
+    /// The issuer's JWKS endpoint.
+    pub access_jwks_url: Option<String>,
+    /// HS256 secret of access tokens without `kid`.
+    pub access_secret: Option<SecretSource>,
+    pub session_secret: SecretSource,
+    pub issuer: Option<String>,
+    /// `aud` must hold one of these (none: `aud` is not checked).
+    pub audiences: Vec<String>,
+    /// `client_id`, else `azp`, else `cid` must be one of these (none: any).
+    pub client_ids: Vec<String>,
+    pub claims: ClaimNames,
+}
+
+/// What the verifier needs to reach keys that live elsewhere.
+#[derive(Clone, Default)]
+pub struct KeyClients {
+    pub secrets: Option<aws_sdk_secretsmanager::Client>,
+    pub web: Option<keys::WebClient>,
+    pub clock: keys::Clock,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{name}: {problem}")]
+pub struct KeyConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn config_error(name: &'static str, problem: impl Into<String>) -> KeyConfigError {
+    KeyConfigError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+pub struct Verifier {
+    access: AccessKeys,
+    session: Secret,
+    session_validation: Validation,
+    /// Token pairs verified recently (see [`memory`]).
+    verified: VerifiedTokens,
+}
+
+impl Verifier {
+    /// Keys given as values only (tests, the bench): no remote source, so
+    /// nothing waits and one poll completes the start.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn new(settings: &AuthSettings) -> Result<Self, KeyConfigError> {
+        let clients = KeyClients::default();
+        let start = std::pin::pin!(Self::start(settings, &clients));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::future::Future::poll(start, &mut cx) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => Err(config_error(
+                "ACCESS_TOKEN_JWKS_URL/*_SECRET_ID",
+                "remote key sources need Verifier::start",
+            )),
+        }
+    }
+
+    /// Reads every key source, concurrently. A wrong setting stops start-up;
+    /// an unreachable source does not (its tokens answer 503 until it is
+    /// reached).
+    pub async fn start(
+        settings: &AuthSettings,
+        clients: &KeyClients,
+    ) -> Result<Self, KeyConfigError> {
+        let session = Secret::start(
+            &settings.session_secret,
+            "SESSION_TOKEN_SECRET",
+            "SESSION_TOKEN_SECRET_ID",
+            clients,
+        );
+        let (access, session) = tokio::join!(AccessKeys::start(settings, clients), session);
+        let mut session_validation = Validation::new(Algorithm::HS256);
+        session_validation.leeway = LEEWAY_SECS;
+        session_validation.validate_nbf = true;
+        session_validation.validate_aud = false;
+        session_validation.set_required_spec_claims(&["exp"]);
+        Ok(Self {
+            access: access?,
+            session: session?,
+            session_validation,
+            verified: VerifiedTokens::default(),
+        })
+    }
+
+    /// Checks both tokens and that they name the same user.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&[u8]>,
+        session_token: Option<&[u8]>,
+    ) -> Result<Caller, AuthError> {
+        let access = token::bearer(authorization)?;
+        let session = token::session(session_token)?;
+        let version = |v: KeyVersion| self.current(v);
+        if let Some(caller) = self.verified.lookup(access, session, version) {
+            return Ok(caller);
+        }
+        let (claims, access_version) = self.access.verify(access).await?;
+        let (session_claims, session_version) = self.verify_session(session).await?;
+        if session_claims.user_id != claims.user_id {
+            return Err(AuthError::UserMismatch);
+        }
+        let exp = claims.exp.min(session_claims.exp);
+        let caller = Caller {
+            user_id: claims.user_id,
+            session_id: session_claims.session_id,
+            organization_ids: claims.organization_ids,
+            scopes: claims.scopes,
+        };
+        let versions = [access_version, session_version];
+        self.verified
+            .insert(access, session, caller.clone(), exp, versions);
+        Ok(caller)
+    }
+
+    /// The version a key source holds now; `None` while it is due for a
+    /// refresh (or holds nothing), so no remembered pair outlives its keys.
+    fn current(&self, v: KeyVersion) -> Option<u64> {
+        match v.source {
+            memory::Source::Session => self.session.version(),
+            other => self.access.version(other),
+        }
+    }
+
+    async fn verify_session(
+        &self,
+        token: &str,
+    ) -> Result<(claims::SessionClaims, KeyVersion), AuthError> {
+        let kind = TokenKind::Session;
+        token::check_header(token, kind)?;
+        let claims: claims::RawSessionClaims = self
+            .session
+            .verify(token, &self.session_validation, kind)
+            .await?;
+        let claims = claims
+            .into_claims()
+            .map_err(|r| AuthError::invalid(kind, r))?;
+        let version = KeyVersion::new(memory::Source::Session, self.session.version());
+        Ok((claims, version))
+    }
+}
+
+/// Maps the JWT library's failures to our reasons.
+fn jwt_reason(e: &jsonwebtoken::errors::Error) -> Reason {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::ExpiredSignature => Reason::Expired,
+        K::ImmatureSignature => Reason::NotYetValid,
+        K::InvalidSignature => Reason::BadSignature,
+        K::InvalidIssuer => Reason::WrongIssuer,
+        K::InvalidAudience => Reason::WrongAudience,
+        K::MissingRequiredClaim(c) => match c.as_str() {
+            "exp" => Reason::MissingClaim("exp"),
+            "iss" => Reason::MissingClaim("iss"),
+            "aud" => Reason::MissingClaim("aud"),
+            _ => Reason::MissingClaim("a required claim"),
+        },
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => Reason::AlgorithmNotAllowed,
+        K::Json(_) => Reason::MalformedClaims,
+        _ => Reason::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests;

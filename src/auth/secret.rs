@@ -1,0 +1,172 @@
+//! An HS256 secret: a fixed value, or the versions of a Secrets Manager
+//! secret kept fresh by [`keys::Cached`] (a rotation fails no request).
+
+use std::sync::Arc;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{DecodingKey, Validation, decode};
+
+use super::{AuthError, KeyClients, KeyConfigError, TokenKind, config_error, jwt_reason};
+use crate::keys::{self, Cached, FetchError, Fetched};
+
+/// HS256 secrets shorter than this are refused (RFC 7518 §3.2: a key at
+/// least as long as the hash output).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Where an HS256 secret comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The value itself (local runs and tests).
+    Value(String),
+    /// A Secrets Manager secret name or ARN (production): read at start-up
+    /// and again when it rotates.
+    SecretsManager(String),
+}
+
+impl Default for SecretSource {
+    fn default() -> Self {
+        SecretSource::Value(String::new())
+    }
+}
+
+/// Never prints a secret value.
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
+            SecretSource::SecretsManager(id) => f.debug_tuple("SecretsManager").field(id).finish(),
+        }
+    }
+}
+
+/// An HS256 secret's versions, current first.
+type Versions = Vec<DecodingKey>;
+
+pub enum Secret {
+    Fixed(Arc<Versions>),
+    Managed {
+        client: aws_sdk_secretsmanager::Client,
+        id: String,
+        cache: Cached<Versions>,
+    },
+}
+
+async fn fetch(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<Fetched<Versions>, FetchError> {
+    let versions = keys::read_secret_versions(client, id, MIN_SECRET_BYTES).await?;
+    Ok(Fetched {
+        value: versions
+            .iter()
+            .map(|v| DecodingKey::from_secret(v))
+            .collect(),
+        ttl: keys::SECRET_TTL,
+    })
+}
+
+impl Secret {
+    /// The secret from its setting; a Secrets Manager read happens here, and
+    /// a wrong id or a denied read stops start-up naming `id_name`.
+    pub async fn start(
+        source: &SecretSource,
+        value_name: &'static str,
+        id_name: &'static str,
+        clients: &KeyClients,
+    ) -> Result<Self, KeyConfigError> {
+        match source {
+            SecretSource::Value(v) if v.len() < MIN_SECRET_BYTES => Err(config_error(
+                value_name,
+                format!("an HS256 secret needs at least {MIN_SECRET_BYTES} bytes"),
+            )),
+            SecretSource::Value(v) => Ok(Secret::Fixed(Arc::new(vec![DecodingKey::from_secret(
+                v.as_bytes(),
+            )]))),
+            SecretSource::SecretsManager(id) => {
+                let client = clients
+                    .secrets
+                    .clone()
+                    .ok_or_else(|| config_error(id_name, "no Secrets Manager client"))?;
+                let first = match fetch(&client, id).await {
+                    Ok(f) => Some(f),
+                    Err(FetchError::Config(problem)) => return Err(config_error(id_name, problem)),
+                    Err(FetchError::Unavailable(e)) => {
+                        tracing::warn!(source = id_name, error = %e, "secret not read at start-up; requests needing it answer 503 until it is");
+                        None
+                    }
+                };
+                Ok(Secret::Managed {
+                    cache: Cached::new(id_name, clients.clock.clone(), first),
+                    client,
+                    id: id.clone(),
+                })
+            }
+        }
+    }
+
+    /// Which versions these are (see [`Cached::generation`]).
+    pub fn version(&self) -> Option<u64> {
+        match self {
+            Secret::Fixed(_) => Some(0),
+            Secret::Managed { cache, .. } => cache.generation(),
+        }
+    }
+
+    async fn versions(&self) -> Option<Arc<Versions>> {
+        match self {
+            Secret::Fixed(v) => Some(v.clone()),
+            Secret::Managed { client, id, cache } => cache.get(|| fetch(client, id)).await,
+        }
+    }
+
+    async fn refetch_after_miss(&self) -> Option<Arc<Versions>> {
+        match self {
+            Secret::Fixed(_) => None,
+            Secret::Managed { client, id, cache } => {
+                cache.refetch_after_miss(|| fetch(client, id)).await
+            }
+        }
+    }
+
+    /// Verifies `token` under each known version; when none verifies its
+    /// signature, re-reads the secret once (rate-limited) and tries again.
+    pub async fn verify<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+        kind: TokenKind,
+    ) -> Result<C, AuthError> {
+        let versions = self
+            .versions()
+            .await
+            .ok_or(AuthError::KeysUnavailable(kind))?;
+        match decode_with(token, &versions, validation) {
+            Err(e) if *e.kind() == ErrorKind::InvalidSignature => {
+                match self.refetch_after_miss().await {
+                    Some(versions) => decode_with(token, &versions, validation),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+        .map_err(|e| AuthError::invalid(kind, jwt_reason(&e)))
+    }
+}
+
+/// The first version whose signature matches decides; a bad signature under
+/// every version is a bad signature.
+fn decode_with<C: serde::de::DeserializeOwned>(
+    token: &str,
+    versions: &[DecodingKey],
+    validation: &Validation,
+) -> Result<C, jsonwebtoken::errors::Error> {
+    let mut last = ErrorKind::InvalidSignature.into();
+    for key in versions {
+        match decode::<C>(token, key, validation) {
+            Ok(data) => return Ok(data.claims),
+            Err(e) if *e.kind() == ErrorKind::InvalidSignature => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
