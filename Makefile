@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
+.PHONY: venv sam-venv node-deps lint-api browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
 	build-VerifyFunction lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -26,6 +26,19 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
+## npm tools the tests run (tests/oidc/package-lock.json): oidc-provider, the
+## certified OpenID provider the integration tests get real tokens from, and
+## Redocly's OpenAPI linter. Node.js is the machine's own.
+NODE_DIR := tests/oidc
+node-deps: $(NODE_DIR)/node_modules/.installed
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The API description: valid OpenAPI, both credentials modelled.
+lint-api: node-deps
+	$(NODE_DIR)/node_modules/.bin/redocly lint --format=summary openapi.yaml
+
 ## Debian's Chromium for the browser test, installed when missing (as root,
 ## as CI runs; no browser is downloaded from anywhere else).
 browser-deps:
@@ -40,7 +53,7 @@ dev: venv
 ## tests start their own engine), the template checks, schemathesis against
 ## the function under cargo lambda watch, and the smoke check and the
 ## browser test in Chromium against it.
-test: venv browser-deps lint lint-template
+test: venv node-deps browser-deps lint lint-api lint-template
 	set -o pipefail; cargo test --all-targets 2>&1 | tee $(TARGET_DIR)/cargo-test.log
 	bash scripts/schemathesis.sh
 	bash scripts/live_checks.sh
@@ -70,7 +83,7 @@ fmt:
 unit:
 	cargo test --lib
 
-integration: venv
+integration: venv node-deps
 	cargo test --test api
 
 ## The Lambda artifact: arm64 release `bootstrap`, zipped, cross-compiled by

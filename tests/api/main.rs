@@ -11,6 +11,7 @@ mod deployment;
 mod faults;
 mod fuzz;
 mod logs;
+mod providers;
 mod race;
 mod request_count;
 mod rotation;

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod issuer;
+pub mod oidc;
 pub mod proxy;
 pub mod runtime;
 
