@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
 /// template grants exactly these, on the token secrets only (checked by
-/// `tests/template.rs`). `kms:Decrypt` joins them only with a customer key.
+/// `tests/api/template.rs`). `kms:Decrypt` joins them only with a customer key.
 pub const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
 /// Known secret versions are re-read on the first request after this.

@@ -15,8 +15,8 @@ use crate::domain::{DecisionWrite, Intervention, status};
 mod item;
 
 /// Every DynamoDB action this module calls, as IAM names them. The template's
-/// policy must grant exactly these (checked by `tests/template.rs`), and the
-/// engine must see no other (checked by `tests/request_count.rs`).
+/// policy must grant exactly these (checked by `tests/api/template.rs`), and the
+/// engine must see no other (checked by `tests/api/request_count.rs`).
 pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
 
 /// DynamoDB caps the operands of one `IN` at 100.

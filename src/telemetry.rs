@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 /// Every metric and dimension the function emits, in one place: the
-/// template's alarms and dashboard read these names, and `tests/template.rs`
+/// template's alarms and dashboard read these names, and `tests/api/template.rs`
 /// checks that they read nothing else, so renaming one breaks a test, not an
 /// alarm.
 pub mod metrics {
