@@ -8,7 +8,7 @@ served by waitress (HTTP/1.1 keep-alive, as DynamoDB serves), with
   requests restores DynamoDB's per-item isolation, so a race test measures the
   function and not the engine.
 * a small fault injector and request counter under `/_local/` (tests only):
-  POST /_local/faults {"code": "...", "count": n, "status": 400, "delay_ms": d}
+  POST /_local/faults {"code": "...", "count": n, "status": 400, "delay_ms": d, "delay_table": t}
   answers the next n DynamoDB requests with that error (or delays every request
   by d ms); GET /_local/stats counts requests by operation; POST
   /_local/stats/reset zeroes it. Secrets Manager reads are also counted per
@@ -42,7 +42,7 @@ class LocalEngine:
         self.app = app
         self.lock = threading.Lock()
         self.state_lock = threading.Lock()
-        self.faults = {"code": None, "count": 0, "status": 400, "delay_ms": 0}
+        self.faults = {"code": None, "count": 0, "status": 400, "delay_ms": 0, "delay_table": None}
         self.stats = {}
 
     def _json(self, start_response, status, body):
@@ -62,6 +62,8 @@ class LocalEngine:
                     "count": int(spec.get("count", 0)),
                     "status": int(spec.get("status", 400)),
                     "delay_ms": int(spec.get("delay_ms", 0)),
+                    # Only requests on this table are delayed, when set.
+                    "delay_table": spec.get("delay_table"),
                 }
                 return self._json(start_response, "200 OK", self.faults)
             if path == "/_local/stats" and method == "GET":
@@ -94,6 +96,15 @@ class LocalEngine:
             if self.faults["count"] > 0 and self.faults["code"]:
                 self.faults["count"] -= 1
                 fault = (self.faults["code"], self.faults["status"])
+        if delay and self.faults["delay_table"]:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size)
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                if json.loads(body).get("TableName") != self.faults["delay_table"]:
+                    delay = 0
+            except ValueError:
+                delay = 0
         if delay:
             time.sleep(delay / 1000)
         if fault:

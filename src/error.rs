@@ -40,6 +40,10 @@ pub enum ApiError {
     Refused(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The invocation's deadline came before a dependency answered: the
+    /// client gets the contract's 503 in time, never the gateway's 502/504.
+    #[error("deadline reached before a dependency answered")]
+    DeadlineReached,
 }
 
 impl From<Refusal> for ApiError {

@@ -1,6 +1,6 @@
 //! One request, start to finish: edge → auth → domain → store → edge.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_http::http::{Method, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -57,8 +57,37 @@ impl Outcome {
     }
 }
 
+/// Kept back from the invocation's deadline: the time to serialise the
+/// answer and post it to the Runtime API, with room for a slow scheduler.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(400);
+
+/// When the answer must be ready: the invocation's deadline less
+/// [`ANSWER_MARGIN`]. `None` outside Lambda (no deadline in the context).
+fn answer_by(req: &Request) -> Option<tokio::time::Instant> {
+    let deadline_ms = req.lambda_context_ref()?.deadline;
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Some(tokio::time::Instant::now() + left.saturating_sub(ANSWER_MARGIN))
+}
+
+/// `work`, or `None` once `by` has passed. Without a deadline no timer is
+/// armed.
+async fn within<T>(by: Option<tokio::time::Instant>, work: impl Future<Output = T>) -> Option<T> {
+    match by {
+        Some(by) => tokio::time::timeout_at(by, work).await.ok(),
+        None => Some(work.await),
+    }
+}
+
 /// Never fails: every error becomes a problem+json response here, so the
-/// runtime never turns one into a bare 500.
+/// runtime never turns one into a bare 500. Every dependency call shares the
+/// invocation's one deadline ([`answer_by`]).
 pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
@@ -106,6 +135,12 @@ fn log_error(err: &ApiError, request_id: &str) {
             tracing::error!(request_id, reason = %e, "token keys unavailable");
         }
         ApiError::Unauthorized(e) => tracing::info!(request_id, reason = %e, "unauthenticated"),
+        ApiError::DeadlineReached => {
+            tracing::error!(
+                request_id,
+                "the invocation's deadline came before a dependency answered"
+            );
+        }
         _ => {}
     }
 }
@@ -120,16 +155,18 @@ async fn verify<S: InterventionStore>(
     if req.method() != Method::PATCH {
         return Outcome::refused(ApiError::MethodNotAllowed);
     }
-    let caller = match app
-        .verifier
-        .authenticate(
+    let by = answer_by(req);
+    let authenticated = within(
+        by,
+        app.verifier.authenticate(
             request::header(req, "authorization"),
             request::header(req, "x-session-token"),
-        )
-        .await
-    {
-        Ok(caller) => caller,
-        Err(e) => return Outcome::refused(e),
+        ),
+    );
+    let caller = match authenticated.await {
+        Some(Ok(caller)) => caller,
+        Some(Err(e)) => return Outcome::refused(e),
+        None => return Outcome::refused(ApiError::DeadlineReached),
     };
     if !caller.may_verify() {
         return Outcome::refused(ApiError::InsufficientScope);
@@ -143,7 +180,7 @@ async fn verify<S: InterventionStore>(
     };
     Outcome {
         decision: Some(command.decision.code()),
-        result: decide(app, &caller, &command, request_id).await,
+        result: decide(app, &caller, &command, request_id, by).await,
     }
 }
 
@@ -152,10 +189,16 @@ async fn decide<S: InterventionStore>(
     caller: &Caller,
     command: &VerifyCommand,
     request_id: &str,
+    by: Option<tokio::time::Instant>,
 ) -> Result<(Intervention, Success), ApiError> {
     let now = telemetry::iso_millis(SystemTime::now());
     let write = plan_decision(caller, command, &now);
-    let (intervention, success) = match app.store.apply_decision(&write).await? {
+    // Cut off at the deadline, the write may still land: the client's retry
+    // then replays it (200), never applies it twice.
+    let written = within(by, app.store.apply_decision(&write))
+        .await
+        .ok_or(ApiError::DeadlineReached)?;
+    let (intervention, success) = match written? {
         WriteOutcome::Applied(i) => (i, Success::Applied),
         WriteOutcome::Refused(current) => match judge_refused_write(current, caller, command) {
             Verdict::Replay(i) => (*i, Success::Replayed),
@@ -163,19 +206,23 @@ async fn decide<S: InterventionStore>(
         },
     };
     if let Some(notification_id) = &command.notification_id {
-        // The decision stands whatever happens to the notification.
-        match app
+        // The decision stands whatever happens to the notification, which
+        // is best effort within the deadline.
+        let marked = app
             .store
-            .mark_notification_read(notification_id, caller.user_id, &now)
-            .await
-        {
-            Ok(NotificationOutcome::Marked) => {}
-            Ok(other) => tracing::warn!(
+            .mark_notification_read(notification_id, caller.user_id, &now);
+        match within(by, marked).await {
+            None => tracing::warn!(
+                request_id,
+                "notification left unread: the deadline came first"
+            ),
+            Some(Ok(NotificationOutcome::Marked)) => {}
+            Some(Ok(other)) => tracing::warn!(
                 request_id,
                 outcome = other.code(),
                 "notification left unread"
             ),
-            Err(StoreError::Unavailable(e) | StoreError::Internal(e)) => {
+            Some(Err(StoreError::Unavailable(e) | StoreError::Internal(e))) => {
                 tracing::warn!(request_id, error = %e, "notification left unread");
             }
         }

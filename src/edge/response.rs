@@ -137,7 +137,7 @@ pub fn describe(err: &ApiError) -> Answer {
             ),
             None,
         ),
-        ApiError::Store(StoreError::Unavailable(_)) => answer(
+        ApiError::Store(StoreError::Unavailable(_)) | ApiError::DeadlineReached => answer(
             S::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "The service is temporarily unavailable; retry shortly.",

@@ -149,6 +149,14 @@ impl Event {
         into_request(self.api_event(), Context::default()).0
     }
 
+    /// The request as Lambda hands it over with its deadline (milliseconds
+    /// since the epoch, as `Lambda-Runtime-Deadline-Ms` says).
+    pub fn request_due_by(&self, deadline_epoch_ms: u64) -> Request {
+        let mut context = Context::default();
+        context.deadline = deadline_epoch_ms;
+        into_request(self.api_event(), context).0
+    }
+
     pub fn request_and_format(&self) -> (Request, ResponseFormat) {
         into_request(self.api_event(), Context::default())
     }

@@ -176,3 +176,85 @@ async fn server_errors_are_retried_then_503() {
     let _serial = SERIAL.lock().await;
     retried_then_exhausted("InternalServerError", 500, 50).await;
 }
+
+fn epoch_ms_in(d: Duration) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.as_millis() as u64);
+    now + d.as_millis() as u64
+}
+
+/// Status and JSON body of one call handed over with a deadline `budget`
+/// away, and how long it took.
+async fn send_due(
+    h: &Harness,
+    event: &crate::helpers::Event,
+    budget: Duration,
+) -> (u16, Value, Duration) {
+    let started = Instant::now();
+    let resp =
+        intervention_verify::handler::handle(&h.app, event.request_due_by(epoch_ms_in(budget)))
+            .await;
+    let took = started.elapsed();
+    let retry_after = resp.headers().contains_key("retry-after");
+    let body = match resp.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).expect("a JSON body"),
+        _ => Value::Null,
+    };
+    let status = resp.status().as_u16();
+    assert!(status != 503 || retry_after, "a 503 carries Retry-After");
+    (status, body, took)
+}
+
+#[tokio::test]
+async fn a_slow_engine_answers_503_before_the_invocations_deadline() {
+    let _serial = SERIAL.lock().await;
+    // The SDK's own limits (4 s, retries) are longer than the invocation
+    // has left: only the deadline can answer in time.
+    let h = harness_with(DynamoTimeouts::default()).await;
+    put(&h.client, &h.interventions, intervention(20, 3, ORG)).await;
+    let event = call(20, USER, &[ORG], decision(1, "deadline"));
+    let budget = Duration::from_millis(1500);
+    engine().delay(3000);
+    let (status, body, took) = send_due(&h, &event, budget).await;
+    engine().delay(0);
+    assert_503(status, &body);
+    assert!(
+        took <= budget - intervention_verify::handler::ANSWER_MARGIN + Duration::from_millis(150),
+        "answered after {took:?} of a {budget:?} budget"
+    );
+    // The write sent before the deadline may still land; the retry settles it.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let outcome = whole_or_nothing(&h.intervention(20).await);
+    let (status, body, _) = send_due(&h, &event, Duration::from_secs(8)).await;
+    assert_eq!(status, 200, "after {outcome}: {body}");
+    assert_eq!(whole_or_nothing(&h.intervention(20).await), "whole");
+}
+
+#[tokio::test]
+async fn a_slow_notification_write_is_dropped_at_the_deadline_and_the_decision_stands() {
+    let _serial = SERIAL.lock().await;
+    let h = harness_with(DynamoTimeouts::default()).await;
+    put(&h.client, &h.interventions, intervention(21, 3, ORG)).await;
+    put(
+        &h.client,
+        &h.notifications,
+        serde_json::json!({"id": "n-deadline", "userId": USER}),
+    )
+    .await;
+    let mut body = decision(1, "notified late");
+    body["notificationId"] = "n-deadline".into();
+    let event = call(21, USER, &[ORG], body);
+    let budget = Duration::from_millis(1500);
+    engine().delay_table(&h.notifications, 3000);
+    let (status, answer, took) = send_due(&h, &event, budget).await;
+    engine().delay(0);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["status"], 4);
+    assert!(
+        took <= budget - intervention_verify::handler::ANSWER_MARGIN + Duration::from_millis(150),
+        "answered after {took:?} of a {budget:?} budget"
+    );
+    assert_eq!(whole_or_nothing(&h.intervention(21).await), "whole");
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+}

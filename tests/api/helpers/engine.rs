@@ -124,6 +124,15 @@ impl Engine {
         );
     }
 
+    /// Delays the DynamoDB requests on `table` only by `ms`.
+    pub fn delay_table(&self, table: &str, ms: u64) {
+        self.control(
+            "POST",
+            "/_local/faults",
+            &serde_json::json!({"delay_ms": ms, "delay_table": table}).to_string(),
+        );
+    }
+
     /// DynamoDB requests by operation since the last reset.
     pub fn stats(&self) -> Value {
         self.control("GET", "/_local/stats", "")
