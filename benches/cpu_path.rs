@@ -239,6 +239,7 @@ mod pieces {
                 outcome: "applied",
                 status: 200,
                 latency: std::time::Duration::from_micros(1500),
+                counted: true,
             }))
         });
     }

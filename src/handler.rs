@@ -94,13 +94,15 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
     // Parsed once: the log line carries it whatever the answer, and the
     // request checks report it at their turn.
     let intervention_id = request::parse_intervention_id(request::raw_intervention_id(&req));
-    let (resp, decision, outcome) = if req.method() == Method::OPTIONS {
+    let (resp, decision, outcome, counted) = if req.method() == Method::OPTIONS {
         // Before every other check: no token, no storage.
         let (resp, outcome) = cors::options(&app.origins, req.headers());
-        (resp, None, outcome.code())
+        (resp, None, outcome.code(), false)
     } else {
         let Outcome { decision, result } =
             verify(app, &req, &request_id, intervention_id.clone()).await;
+        // A 405 cannot fail a user either: counted apart, like preflights.
+        let counted = !matches!(result, Err(ApiError::MethodNotAllowed));
         let (mut resp, outcome) = match &result {
             Ok((intervention, success)) => (response::verified(intervention), success.code()),
             Err(err) => {
@@ -113,7 +115,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok());
         cors::decorate(&app.origins, origin, resp.headers_mut());
-        (resp, decision, outcome)
+        (resp, decision, outcome, counted)
     };
     (app.log_sink)(&telemetry::request_line(&RequestRecord {
         request_id: &request_id,
@@ -122,6 +124,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         outcome,
         status: resp.status().as_u16(),
         latency: started.elapsed(),
+        counted,
     }));
     resp
 }

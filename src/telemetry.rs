@@ -21,7 +21,10 @@ pub mod metrics {
     /// The Lambda version that served the request (`AWS_LAMBDA_FUNCTION_VERSION`),
     /// so a canary's metrics can be judged apart from the stable version's.
     pub const FUNCTION_VERSION: &str = "functionVersion";
-    pub const DIMENSIONS: &[&str] = &[OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
+    /// The function (`AWS_LAMBDA_FUNCTION_NAME`), in every dimension set:
+    /// two stacks in one account and region never share a series.
+    pub const FUNCTION_NAME: &str = "functionName";
+    pub const DIMENSIONS: &[&str] = &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
 
     /// Per request: 1 each.
     pub const REQUESTS: &str = "Requests";
@@ -35,6 +38,10 @@ pub mod metrics {
     pub const DECISIONS: &str = "Decisions";
     /// Per request, milliseconds inside the function.
     pub const LATENCY: &str = "Latency";
+    /// Per answer that cannot fail a user (a CORS preflight, a plain
+    /// `OPTIONS`, a 405): 1. Such answers count in nothing else, so they never
+    /// dilute a share or a latency percentile an alarm judges.
+    pub const OTHER_ANSWERS: &str = "OtherAnswers";
     /// Per cold start: 1, and the process's own init in milliseconds.
     pub const COLD_STARTS: &str = "ColdStarts";
     pub const INIT_DURATION: &str = "InitDuration";
@@ -45,6 +52,7 @@ pub mod metrics {
         UNAVAILABLE,
         DECISIONS,
         LATENCY,
+        OTHER_ANSWERS,
         COLD_STARTS,
         INIT_DURATION,
     ];
@@ -53,6 +61,18 @@ pub mod metrics {
 use metrics as m;
 
 static FUNCTION_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static FUNCTION_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The name metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_NAME`, `local`
+/// when run outside Lambda.
+pub fn function_name() -> &'static str {
+    FUNCTION_NAME.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "local".to_owned())
+    })
+}
 
 /// The version metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_VERSION`,
 /// `$LATEST` when run outside Lambda.
@@ -91,6 +111,9 @@ pub struct RequestRecord<'a> {
     pub outcome: &'static str,
     pub status: u16,
     pub latency: Duration,
+    /// A decision attempt (`true`), or an answer that cannot fail a user
+    /// (preflight, plain `OPTIONS`, 405), counted apart.
+    pub counted: bool,
 }
 
 #[derive(Serialize)]
@@ -105,21 +128,37 @@ struct Line<'a> {
     status: u16,
     status_class: &'static str,
     function_version: &'a str,
+    function_name: &'a str,
     latency_ms: f64,
-    #[serde(rename = "Requests")]
-    requests: u32,
-    #[serde(rename = "ServerErrors")]
-    server_errors: u32,
-    #[serde(rename = "Unauthorized")]
-    unauthorized: u32,
-    #[serde(rename = "Unavailable")]
-    unavailable: u32,
-    #[serde(rename = "Decisions")]
-    decisions: u32,
-    #[serde(rename = "Latency")]
-    latency_metric: f64,
+    #[serde(flatten)]
+    metrics: Counts,
     #[serde(rename = "_aws")]
     aws: Emf,
+}
+
+/// The metric members of a line: a decision attempt's, or the one count of
+/// an answer kept apart.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Counts {
+    Decision {
+        #[serde(rename = "Requests")]
+        requests: u32,
+        #[serde(rename = "ServerErrors")]
+        server_errors: u32,
+        #[serde(rename = "Unauthorized")]
+        unauthorized: u32,
+        #[serde(rename = "Unavailable")]
+        unavailable: u32,
+        #[serde(rename = "Decisions")]
+        decisions: u32,
+        #[serde(rename = "Latency")]
+        latency: f64,
+    },
+    Apart {
+        #[serde(rename = "OtherAnswers")]
+        other_answers: u32,
+    },
 }
 
 #[derive(Serialize)]
@@ -142,6 +181,8 @@ fn directives_json(
 }
 
 static REQUEST_METRICS_JSON: std::sync::OnceLock<Box<serde_json::value::RawValue>> =
+    std::sync::OnceLock::new();
+static APART_METRICS_JSON: std::sync::OnceLock<Box<serde_json::value::RawValue>> =
     std::sync::OnceLock::new();
 static INIT_METRICS_JSON: std::sync::OnceLock<Box<serde_json::value::RawValue>> =
     std::sync::OnceLock::new();
@@ -175,12 +216,16 @@ const fn millis(name: &'static str) -> Metric {
     }
 }
 
-/// What each request line publishes: service-wide and per version (the
-/// canary's alarms), decisions by outcome, requests by status class.
+/// What each decision attempt's line publishes, always per function: all
+/// versions and per version (the canary's alarms), decisions by outcome,
+/// requests by status class.
 static REQUEST_METRICS: [Directive; 3] = [
     Directive {
         namespace: m::NAMESPACE,
-        dimensions: &[&[], &[m::FUNCTION_VERSION]],
+        dimensions: &[
+            &[m::FUNCTION_NAME],
+            &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
+        ],
         metrics: &[
             count(m::REQUESTS),
             count(m::SERVER_ERRORS),
@@ -191,19 +236,32 @@ static REQUEST_METRICS: [Directive; 3] = [
     },
     Directive {
         namespace: m::NAMESPACE,
-        dimensions: &[&[m::OUTCOME]],
+        dimensions: &[&[m::FUNCTION_NAME, m::OUTCOME]],
         metrics: &[count(m::DECISIONS)],
     },
     Directive {
         namespace: m::NAMESPACE,
-        dimensions: &[&[m::STATUS_CLASS]],
+        dimensions: &[&[m::FUNCTION_NAME, m::STATUS_CLASS]],
         metrics: &[count(m::REQUESTS)],
     },
 ];
 
+/// What an answer kept apart publishes: its own count, nothing else.
+static APART_METRICS: [Directive; 1] = [Directive {
+    namespace: m::NAMESPACE,
+    dimensions: &[
+        &[m::FUNCTION_NAME],
+        &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
+    ],
+    metrics: &[count(m::OTHER_ANSWERS)],
+}];
+
 static INIT_METRICS: [Directive; 1] = [Directive {
     namespace: m::NAMESPACE,
-    dimensions: &[&[], &[m::FUNCTION_VERSION]],
+    dimensions: &[
+        &[m::FUNCTION_NAME],
+        &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
+    ],
     metrics: &[count(m::COLD_STARTS), millis(m::INIT_DURATION)],
 }];
 
@@ -237,16 +295,27 @@ pub fn request_line(r: &RequestRecord<'_>) -> String {
         status: r.status,
         status_class: status_class(r.status),
         function_version: function_version(),
+        function_name: function_name(),
         latency_ms: ms,
-        requests: 1,
-        server_errors: u32::from(r.status >= 500),
-        unauthorized: u32::from(r.status == 401),
-        unavailable: u32::from(r.status == 503),
-        decisions: 1,
-        latency_metric: ms,
+        metrics: if r.counted {
+            Counts::Decision {
+                requests: 1,
+                server_errors: u32::from(r.status >= 500),
+                unauthorized: u32::from(r.status == 401),
+                unavailable: u32::from(r.status == 503),
+                decisions: 1,
+                latency: ms,
+            }
+        } else {
+            Counts::Apart { other_answers: 1 }
+        },
         aws: Emf {
             timestamp: epoch_millis(),
-            cloud_watch_metrics: directives_json(&REQUEST_METRICS_JSON, &REQUEST_METRICS),
+            cloud_watch_metrics: if r.counted {
+                directives_json(&REQUEST_METRICS_JSON, &REQUEST_METRICS)
+            } else {
+                directives_json(&APART_METRICS_JSON, &APART_METRICS)
+            },
         },
     };
     serde_json::to_string(&line).unwrap_or_default()
@@ -258,6 +327,7 @@ struct InitLine<'a> {
     level: &'static str,
     message: &'static str,
     function_version: &'a str,
+    function_name: &'a str,
     #[serde(rename = "ColdStarts")]
     cold_starts: u32,
     #[serde(rename = "InitDuration")]
@@ -273,6 +343,7 @@ pub fn init_metrics_line(init: Duration) -> String {
         level: "INFO",
         message: "cold start",
         function_version: function_version(),
+        function_name: function_name(),
         cold_starts: 1,
         init_duration: (init.as_secs_f64() * 1e6).round() / 1e3,
         aws: Emf {
@@ -310,6 +381,7 @@ mod tests {
             outcome: "applied",
             status: 200,
             latency: Duration::from_micros(1500),
+            counted: true,
         });
         assert!(!line.contains('\n'));
         let v: serde_json::Value = serde_json::from_str(&line)?;
@@ -325,6 +397,7 @@ mod tests {
         assert_eq!(v["ServerErrors"], 0);
         assert_eq!(v["statusClass"], "2xx");
         assert_eq!(v["functionVersion"], function_version());
+        assert_eq!(v["functionName"], function_name());
         assert_emf_is_complete(&v);
         assert!(
             v["_aws"]["Timestamp"]
@@ -345,6 +418,7 @@ mod tests {
         for d in directives {
             assert_eq!(d["Namespace"], m::NAMESPACE);
             for set in d["Dimensions"].as_array().into_iter().flatten() {
+                assert_eq!(set[0], m::FUNCTION_NAME, "every set is per function");
                 for dim in set.as_array().into_iter().flatten() {
                     let dim = dim.as_str().unwrap_or_default();
                     assert!(m::DIMENSIONS.contains(&dim), "{dim}");
@@ -376,12 +450,38 @@ mod tests {
                 outcome: "x",
                 status,
                 latency: Duration::from_millis(1),
+                counted: true,
             }))?;
             assert_eq!(v["ServerErrors"], errors, "{status}");
             assert_eq!(v["Unauthorized"], unauthorized, "{status}");
             assert_eq!(v["Unavailable"], unavailable, "{status}");
             assert_eq!(v["statusClass"], class, "{status}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn answers_that_cannot_fail_a_user_count_apart() -> Result<(), serde_json::Error> {
+        let v: serde_json::Value = serde_json::from_str(&request_line(&RequestRecord {
+            request_id: "r",
+            intervention_id: None,
+            decision: None,
+            outcome: "preflight",
+            status: 204,
+            latency: Duration::from_millis(1),
+            counted: false,
+        }))?;
+        assert_eq!(v["OtherAnswers"], 1);
+        for counted in [
+            m::REQUESTS,
+            m::SERVER_ERRORS,
+            m::UNAUTHORIZED,
+            m::LATENCY,
+            m::DECISIONS,
+        ] {
+            assert!(v.get(counted).is_none(), "{counted} in {v}");
+        }
+        assert_emf_is_complete(&v);
         Ok(())
     }
 

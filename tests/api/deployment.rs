@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use intervention_verify::telemetry::metrics;
 use serde_json::Value;
 
-fn translate(params: &[&str]) -> Value {
+pub(crate) fn translate(params: &[&str]) -> Value {
     let args = params.iter().flat_map(|p| ["--param", p]);
     let stdout = crate::helpers::run_script("translate_template.py", args);
     serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("translation output: {e}"))
@@ -116,7 +116,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
     let alarms = resources(&t, "AWS::CloudWatch::Alarm");
     assert_eq!(
         alarms.len(),
-        10,
+        11,
         "{:?}",
         alarms.iter().map(|a| a.0).collect::<Vec<_>>()
     );
@@ -143,6 +143,10 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
                 metrics::NAMES.contains(&metric.as_str()),
                 "{name} reads {metric}, which the code does not emit"
             );
+            assert!(
+                dims.iter().any(|d| d == metrics::FUNCTION_NAME),
+                "{name} reads {metric} of every stack in the account"
+            );
             for d in dims {
                 assert!(
                     metrics::DIMENSIONS.contains(&d.as_str()),
@@ -164,6 +168,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
         "UnauthorizedSurgeAlarm",
         "CanaryServerErrorRateAlarm",
         "CanaryFunctionErrorsAlarm",
+        "ApiGatewayServerErrorRateAlarm",
     ] {
         assert!(names.contains(expected), "{expected} missing");
     }
@@ -181,13 +186,31 @@ fn the_dashboard_reads_only_emitted_metrics() {
     for part in body.split(&ns).skip(1) {
         let metric = part.split('"').next().unwrap_or_default();
         assert!(metrics::NAMES.contains(&metric), "dashboard reads {metric}");
+        assert!(
+            part.contains(&format!(
+                "\"{}\", \"${{VerifyFunction}}\"",
+                metrics::FUNCTION_NAME
+            )),
+            "dashboard reads {metric} of every function: {part}"
+        );
         seen += 1;
     }
     for part in body.split(&format!("{{{},", metrics::NAMESPACE)).skip(1) {
-        let dim = part.split('}').next().unwrap_or_default();
+        let dims = part.split('}').next().unwrap_or_default();
+        for dim in dims.split(',') {
+            assert!(
+                metrics::DIMENSIONS.contains(&dim),
+                "dashboard searches dimension {dim}"
+            );
+        }
+        // Another stack's function never shows on this stack's dashboard.
         assert!(
-            metrics::DIMENSIONS.contains(&dim),
-            "dashboard searches dimension {dim}"
+            dims.starts_with(metrics::FUNCTION_NAME)
+                && part.contains(&format!(
+                    "{}=\\\"${{VerifyFunction}}\\\"",
+                    metrics::FUNCTION_NAME
+                )),
+            "a search not filtered on this function: {part}"
         );
         let metric = part
             .split("MetricName=\\\"")

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod alarms;
 mod deployment;
 mod faults;
 mod fuzz;
