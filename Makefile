@@ -102,11 +102,11 @@ build-VerifyFunction: build
 ## the pinned SAM translator). W2001 is off there: SAM has consumed the
 ## DeploymentType parameter by then, so it looks unused.
 lint-template: venv sam-venv
-	cfn-lint template.yaml
+	cfn-lint --regions eu-west-3 -- template.yaml
 	$(SAM) validate --lint --template template.yaml
 	mkdir -p $(TARGET_DIR)
 	$(PY) scripts/translate_template.py > $(TARGET_DIR)/template.cfn.json
-	cfn-lint --ignore-checks W2001 -- $(TARGET_DIR)/template.cfn.json
+	cfn-lint --regions eu-west-3 --ignore-checks W2001 -- $(TARGET_DIR)/template.cfn.json
 	@python3 -c 'import json,sys; print("translated template:", len(json.load(open(sys.argv[1]))["Resources"]), "resources")' $(TARGET_DIR)/template.cfn.json
 
 ## First time: guided (asks for parameters, writes samconfig.toml);
