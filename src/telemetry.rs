@@ -66,23 +66,23 @@ static FUNCTION_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// The name metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_NAME`, `local`
 /// when run outside Lambda.
 pub fn function_name() -> &'static str {
-    FUNCTION_NAME.get_or_init(|| {
-        std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+    from_env(&FUNCTION_NAME, "AWS_LAMBDA_FUNCTION_NAME", "local")
+}
+
+/// `name` from the environment, read once into `cell`; `default` when unset.
+fn from_env(cell: &'static std::sync::OnceLock<String>, name: &str, default: &str) -> &'static str {
+    cell.get_or_init(|| {
+        std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "local".to_owned())
+            .unwrap_or_else(|| default.to_owned())
     })
 }
 
 /// The version metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_VERSION`,
 /// `$LATEST` when run outside Lambda.
 pub fn function_version() -> &'static str {
-    FUNCTION_VERSION.get_or_init(|| {
-        std::env::var("AWS_LAMBDA_FUNCTION_VERSION")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "$LATEST".to_owned())
-    })
+    from_env(&FUNCTION_VERSION, "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
 }
 
 /// JSON lines on stdout for everything logged through `tracing`; the level
