@@ -212,7 +212,7 @@ fn claims_are_checked_for_shape() {
         c[k] = val;
         tokens::sign(Algorithm::HS256, &c)
     };
-    // A user id may be a decimal string or a JSON integer (SPEC "Tokens").
+    // A user id may be a decimal string or a JSON integer (docs/CONTRACT.md, "Tokens").
     assert_eq!(
         auth(&v, &with("sub", json!(5)), &session).map(|c| c.user_id),
         Ok(5)

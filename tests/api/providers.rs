@@ -1,4 +1,4 @@
-//! Tokens as identity providers issue them (SPEC "Tokens"): a certified
+//! Tokens as identity providers issue them (docs/CONTRACT.md, "Tokens"): a certified
 //! OpenID provider minting its own on loopback, then tokens shaped exactly
 //! as Cognito, Auth0, Okta, Entra ID and Keycloak document theirs, each
 //! accepted with the settings the README's "Identity providers" gives.
@@ -44,13 +44,17 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
     }
 }
 
-async fn verifying_with(p: &OpenIdProvider) -> Harness {
-    let clients = KeyClients {
+/// What a verifier needs to fetch the provider's JWKS.
+fn web_clients() -> KeyClients {
+    KeyClients {
         web: Some(WebClient::new(None).expect("web client")),
         clock: Clock::system(),
         secrets: None,
-    };
-    let v = Verifier::start(&provider_settings(p), &clients)
+    }
+}
+
+async fn verifying_with(p: &OpenIdProvider) -> Harness {
+    let v = Verifier::start(&provider_settings(p), &web_clients())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     harness_verifying(DynamoTimeouts::default(), v).await
@@ -102,11 +106,7 @@ async fn a_certified_openid_providers_tokens_decide_and_follow_its_key_rotation(
 async fn the_provider_is_refused_where_its_settings_say_so() {
     let p = OpenIdProvider::start();
     let token = p.token(&resource("ES256"), "interventions:verify").await;
-    let clients = KeyClients {
-        web: Some(WebClient::new(None).expect("web client")),
-        clock: Clock::system(),
-        secrets: None,
-    };
+    let clients = web_clients();
     let mut id = 7_200_000 + i64::from(std::process::id() % 1000) * 100;
     for (what, change) in [
         (
