@@ -228,8 +228,7 @@ impl Verifier {
     ) -> Result<Caller, AuthError> {
         let access = token::bearer(authorization)?;
         let session = token::session(session_token)?;
-        let version = |v: KeyVersion| self.current(v);
-        if let Some(caller) = self.verified.lookup(access, session, version) {
+        if let Some(caller) = self.verified.lookup(access, session, |s| self.current(s)) {
             return Ok(caller);
         }
         let (claims, access_version) = self.access.verify(access).await?;
@@ -252,8 +251,8 @@ impl Verifier {
 
     /// The version a key source holds now; `None` while it is due for a
     /// refresh (or holds nothing), so no remembered pair outlives its keys.
-    fn current(&self, v: KeyVersion) -> Option<u64> {
-        match v.source {
+    fn current(&self, source: memory::Source) -> Option<u64> {
+        match source {
             memory::Source::Session => self.session.version(),
             other => self.access.version(other),
         }
