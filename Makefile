@@ -5,13 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv node-deps lint-api browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
-	build-VerifyFunction lint-template deploy clean
+.PHONY: venv sam-venv checkov-venv node-deps lint-api browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
+	build-VerifyFunction build-PreTrafficHook lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_DIR := $(TARGET_DIR)/lambda/bootstrap
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(CURDIR)/$(SAM_VENV)/bin/sam
+CHECKOV_VENV := .venv-checkov
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -24,6 +25,13 @@ sam-venv: $(SAM_VENV)/.installed
 $(SAM_VENV)/.installed: requirements-sam.txt
 	python3 -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+# checkov in its own venv too: it pins what moto and schemathesis also pin.
+checkov-venv: $(CHECKOV_VENV)/.installed
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 ## npm tools the tests run (tests/oidc/package-lock.json): oidc-provider, the
@@ -97,16 +105,23 @@ build: venv
 build-VerifyFunction: build
 	cd $(ARTIFACTS_DIR) && python3 -c 'import sys, zipfile, os; z = zipfile.ZipFile(sys.argv[1]); z.extractall("."); os.chmod("bootstrap", 0o755)' $(abspath $(LAMBDA_DIR))/bootstrap.zip
 
+## The PreTraffic hook's code, for `sam build` (BuildMethod: makefile).
+build-PreTrafficHook:
+	cp hooks/pre_traffic.py hooks/checks.py $(ARTIFACTS_DIR)/
+
 ## cfn-lint (with the SAM transform) and SAM's own lint, both offline; then
 ## cfn-lint again on what CloudFormation receives (the template translated by
 ## the pinned SAM translator). W2001 is off there: SAM has consumed the
-## DeploymentType parameter by then, so it looks unused.
-lint-template: venv sam-venv
+## DeploymentType parameter by then, so it looks unused. Then checkov on the
+## translated template (optional resources such as the web ACL are in it,
+## under their conditions), against tests/checkov/skips.yaml.
+lint-template: venv sam-venv checkov-venv
 	cfn-lint --regions eu-west-3 -- template.yaml
 	$(SAM) validate --lint --template template.yaml
 	mkdir -p $(TARGET_DIR)
 	$(PY) scripts/translate_template.py > $(TARGET_DIR)/template.cfn.json
 	cfn-lint --regions eu-west-3 --ignore-checks W2001 -- $(TARGET_DIR)/template.cfn.json
+	$(PY) scripts/checkov.py $(TARGET_DIR)/template.cfn.json
 	@python3 -c 'import json,sys; print("translated template:", len(json.load(open(sys.argv[1]))["Resources"]), "resources")' $(TARGET_DIR)/template.cfn.json
 
 ## First time: guided (asks for parameters, writes samconfig.toml);
@@ -132,4 +147,4 @@ bench: venv
 	@python3 -c 'import sys, zipfile; i = zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap"); print(f"release binary, arm64, stripped: {i.file_size} bytes")' $(LAMBDA_DIR)/bootstrap.zip
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) target .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) target .aws-sam

@@ -3,7 +3,10 @@
 # local stack and the function under `cargo lambda watch --disable-cors`,
 # with ALLOWED_ORIGINS set to two loopback origins. Then
 #   1. the smoke check (scripts/smoke.py), as `make smoke` runs it after a deploy;
-#   2. the browser test (tests/browser/check.py): Chromium loads app.html from
+#   2. the PreTraffic hook (scripts/hook_check.py) invoking the function as
+#      CodeDeploy has it do a new version: Succeeded, then Failed for an
+#      origin the function refuses;
+#   3. the browser test (tests/browser/check.py): Chromium loads app.html from
 #      the two allowed origins and from a third that is not allowed.
 # Needs Debian's chromium (make browser-deps). SKIP_BROWSER=1 runs the smoke
 # check alone.
@@ -31,6 +34,10 @@ curl -s -o /dev/null --max-time 600 -X OPTIONS "http://127.0.0.1:${port}/interve
 set +e
 python scripts/smoke.py --url "http://127.0.0.1:${port}" --origin "http://localhost:${page_b}"
 smoke=$?
+python scripts/hook_check.py --function-url "http://127.0.0.1:${port}" \
+  --origin "http://localhost:${page_b}" --denied-origin "http://127.0.0.1:${page_denied}"
+hook=$?
+[ "$smoke" = 0 ] && smoke=$hook
 [ "${SKIP_BROWSER:-0}" = 1 ] && exit "$smoke"
 python tests/browser/check.py --api "http://127.0.0.1:${port}" \
   --access "$ACCESS_TOKEN" --session "$SESSION_TOKEN" \

@@ -116,7 +116,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
     let alarms = resources(&t, "AWS::CloudWatch::Alarm");
     assert_eq!(
         alarms.len(),
-        11,
+        12,
         "{:?}",
         alarms.iter().map(|a| a.0).collect::<Vec<_>>()
     );
@@ -169,6 +169,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
         "CanaryServerErrorRateAlarm",
         "CanaryFunctionErrorsAlarm",
         "ApiGatewayServerErrorRateAlarm",
+        "WebAclBlockedShareAlarm",
     ] {
         assert!(names.contains(expected), "{expected} missing");
     }
@@ -289,7 +290,7 @@ fn the_deployment_group_rolls_back_on_the_new_versions_alarms() {
 #[test]
 fn no_secret_value_reaches_the_function_configuration() {
     let t = translate(&[]);
-    let (_, f) = one(&t, "AWS::Lambda::Function");
+    let f = &t["Resources"]["VerifyFunction"];
     let vars = f["Properties"]["Environment"]["Variables"]
         .as_object()
         .cloned()
@@ -327,6 +328,162 @@ fn the_xray_permission_exists_only_with_tracing() {
             .is_some_and(|i| before[i..].contains("\"Tracing\""))
     );
     // No TracingConfig: Lambda's default, PassThrough, follows the stage.
-    let (_, f) = one(&t, "AWS::Lambda::Function");
+    let f = &t["Resources"]["VerifyFunction"];
     assert!(f["Properties"].get("TracingConfig").is_none());
+}
+
+/// The statements of a role's inline policies, flattened.
+fn statements(role: &Value) -> Vec<&Value> {
+    role["Properties"]["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .collect()
+}
+
+#[test]
+fn a_pre_traffic_hook_checks_the_new_version_before_any_traffic_shifts() {
+    let t = translate(&[]);
+    let (version_id, _) = one(&t, "AWS::Lambda::Version");
+    let (_, alias) = one(&t, "AWS::Lambda::Alias");
+    let update = &alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"];
+    assert_eq!(update["BeforeAllowTrafficHook"]["Ref"], "PreTrafficHook");
+    let hook = &t["Resources"]["PreTrafficHook"]["Properties"];
+    // CodeDeploy's managed role invokes only functions named so.
+    assert!(
+        hook["FunctionName"]["Fn::Sub"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("CodeDeployHook_")),
+        "{}",
+        hook["FunctionName"]
+    );
+    assert_eq!(hook["Handler"], "pre_traffic.handler");
+    assert_eq!(
+        hook["Environment"]["Variables"]["TARGET_FUNCTION"]["Ref"],
+        version_id.as_str()
+    );
+    // The code it runs is in the repository, the checks beside it.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks");
+    assert!(dir.join("pre_traffic.py").is_file() && dir.join("checks.py").is_file());
+    // Least privilege: invoke the new version, report the hook's status.
+    let role_id = hook["Role"]["Fn::GetAtt"][0].as_str().unwrap_or_default();
+    let role = &t["Resources"][role_id];
+    let managed = role["Properties"]["ManagedPolicyArns"].to_string();
+    assert!(
+        !managed.contains("FullAccess") && !managed.contains("PowerUser"),
+        "{managed}"
+    );
+    let granted: Vec<(String, String)> = statements(role)
+        .iter()
+        .map(|s| (s["Action"].to_string(), s["Resource"].to_string()))
+        .collect();
+    assert_eq!(granted.len(), 2, "{granted:?}");
+    assert_eq!(granted[0].0, r#"["lambda:InvokeFunction"]"#);
+    assert_eq!(granted[0].1, format!(r#"[{{"Ref":"{version_id}"}}]"#));
+    assert_eq!(
+        granted[1].0,
+        r#"["codedeploy:PutLifecycleEventHookExecutionStatus"]"#
+    );
+    assert!(
+        granted[1]
+            .1
+            .contains(":deploymentgroup:${ServerlessDeploymentApplication}/"),
+        "{}",
+        granted[1].1
+    );
+}
+
+#[test]
+fn the_api_refuses_tls_below_1_2_and_the_stage_waits_for_the_account_role() {
+    let t = translate(&["SetApiGatewayAccountLogRole=true"]);
+    let (_, api) = one(&t, "AWS::ApiGateway::RestApi");
+    let policy = api["Properties"]["SecurityPolicy"]
+        .as_str()
+        .unwrap_or_default();
+    // Enhanced policies that accept TLS 1.2 and 1.3, never 1.0 or 1.1.
+    assert!(policy.starts_with("SecurityPolicy_TLS13_1_2_"), "{policy}");
+    assert_eq!(api["Properties"]["EndpointAccessMode"], "STRICT");
+    let (_, stage) = one(&t, "AWS::ApiGateway::Stage");
+    assert!(
+        stage["Properties"]
+            .to_string()
+            .contains(r#"{"Ref":"ApiGatewayAccount"}"#),
+        "the stage does not wait for the account's CloudWatch role"
+    );
+    assert_eq!(
+        t["Resources"]["ApiGatewayCloudWatchRole"]["DeletionPolicy"],
+        "Retain"
+    );
+}
+
+#[test]
+fn a_web_acl_is_created_attached_or_absent_by_parameter() {
+    let created = translate(&["WebAcl=create", "WebAclRateLimit=500"]);
+    let (_, acl) = one(&created, "AWS::WAFv2::WebACL");
+    let p = &acl["Properties"];
+    assert_eq!(p["Scope"], "REGIONAL");
+    let rules = p["Rules"].as_array().cloned().unwrap_or_default();
+    let rate = &rules[0]["Statement"]["RateBasedStatement"];
+    assert_eq!(rate["AggregateKeyType"], "IP");
+    assert_eq!(rate["Limit"]["Ref"], "WebAclRateLimit");
+    assert!(rules[0]["Action"]["Block"].is_object());
+    let groups: Vec<&str> = rules
+        .iter()
+        .filter_map(|r| r["Statement"]["ManagedRuleGroupStatement"]["Name"].as_str())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet"
+        ]
+    );
+    let (_, assoc) = one(&created, "AWS::WAFv2::WebACLAssociation");
+    let target = assoc["Properties"]["ResourceArn"].to_string();
+    assert!(
+        target.contains("/restapis/${VerifyApi}/stages/${VerifyApimainStage}"),
+        "{target}"
+    );
+    assert_eq!(
+        assoc["Properties"]["WebACLArn"]["Fn::If"][1]["Fn::GetAtt"][0],
+        "StageWebAcl"
+    );
+    // The firewall's refusals keep the API's error format and CORS.
+    let (_, api) = one(&created, "AWS::ApiGateway::RestApi");
+    let waf = &api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]["WAF_FILTERED"];
+    assert!(
+        waf["responseTemplates"]["application/json"]
+            .to_string()
+            .contains("request_blocked")
+    );
+    assert!(
+        waf["responseParameters"]
+            .to_string()
+            .contains("Access-Control-Allow-Origin")
+    );
+    // Its alarm and dashboard widget read the ACL of this stack.
+    let alarm = &created["Resources"]["WebAclBlockedShareAlarm"];
+    assert_eq!(alarm["Condition"], "HasWebAcl");
+    assert!(alarm.to_string().contains("AWS/WAFV2"));
+    let (_, dash) = one(&created, "AWS::CloudWatch::Dashboard");
+    assert!(dash.to_string().contains("WebAclBlockedShareAlarm.Arn"));
+    assert!(dash.to_string().contains("AWS/WAFV2"));
+    // Without one, nothing of it is created (conditions carry the choice).
+    for (name, condition) in [
+        ("StageWebAcl", "CreateWebAcl"),
+        ("StageWebAclAssociation", "HasWebAcl"),
+    ] {
+        assert_eq!(created["Resources"][name]["Condition"], condition);
+    }
+    let conditions = &created["Conditions"];
+    assert_eq!(
+        conditions["HasWebAcl"]["Fn::Not"][0]["Fn::Equals"][1], "",
+        "{conditions}"
+    );
 }
