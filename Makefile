@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv sam-venv checkov-venv node-deps lint-api browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
+.PHONY: venv sam-venv checkov-venv node-deps artifact-deps test-artifact lint-api browser-deps dev test browser smoke lint fmt unit integration fuzz bench build \
 	build-VerifyFunction build-PreTrafficHook lint-template deploy clean
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -100,6 +100,20 @@ build: venv
 	rustup target add aarch64-unknown-linux-gnu
 	cargo lambda build --release --arm64 --bin bootstrap --output-format zip
 	@stat -c 'deploy zip: %s bytes  %n' $(LAMBDA_DIR)/bootstrap.zip
+
+## The arm64 artifact, checked before it can deploy: the zip `make build`
+## made (the file `sam build` unpacks) is an aarch64 ELF needing glibc <= 2.34,
+## and under qemu-aarch64 against the local stack it passes the read-only
+## checks and applies a decision read back from the table; then deliberately
+## broken builds must be refused. Debian's qemu-user and the aarch64 glibc
+## install when missing (as root, as CI runs).
+artifact-deps:
+	@command -v qemu-aarch64 >/dev/null && [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		qemu-user libc6-arm64-cross; }
+
+test-artifact: venv artifact-deps build
+	bash scripts/test_artifact.sh $(LAMBDA_DIR)/bootstrap.zip
 
 ## Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
 build-VerifyFunction: build

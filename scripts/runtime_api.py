@@ -3,7 +3,7 @@
 AWS_LAMBDA_RUNTIME_API pointing here, feeds it events, and measures it.
 
     runtime_api.py --binary target/release/bootstrap --events events.jsonl \
-        [--repeat N] [--stdout FILE] [--env K=V ...]
+        [--repeat N] [--stdout FILE] [--env K=V ...] [--wrapper CMD]
 
 Each line of --events is one invocation payload (JSON); with --repeat the
 last line is sent N more times (warm invocations). Prints one JSON report:
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import queue
+import shlex
 import subprocess
 import sys
 import threading
@@ -133,6 +134,7 @@ def wait_for_next(state, count, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
+    ap.add_argument("--wrapper", default="", help="a command the binary runs under, e.g. 'qemu-aarch64 -L /usr/aarch64-linux-gnu'")
     ap.add_argument("--events", required=True)
     ap.add_argument("--repeat", type=int, default=0)
     ap.add_argument("--stdout", default=os.devnull)
@@ -167,7 +169,7 @@ def main():
     with open(args.stdout, "wb") as out:
         report["exec_epoch_us"] = time.time_ns() // 1000
         t0 = time.perf_counter()
-        proc = subprocess.Popen([args.binary], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(shlex.split(args.wrapper) + [args.binary], env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.time() + args.timeout
             while state.first_next is None:
@@ -195,6 +197,7 @@ def main():
                     "ms": seconds * 1000,
                     "statusCode": parsed.get("statusCode") if isinstance(parsed, dict) else None,
                     "body": parsed.get("body") if isinstance(parsed, dict) else body.decode(errors="replace"),
+                    "response": parsed,
                 })
                 if n == 1:
                     wait_for_next(state, 2, args.timeout)
