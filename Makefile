@@ -146,14 +146,17 @@ deploy: venv sam-venv
 
 ## Benchmarks that print figures (docs/PERFORMANCE.md): the per-request CPU
 ## path (divan), cold start / first request / warm latency / peak RSS under a
-## stand-in Runtime API against a hello world, and the artifact sizes.
+## stand-in Runtime API against a hello world, per warm invocation against
+## the floor (a raw signed UpdateItem: CPU, strace's system calls,
+## callgrind's instructions), an invocation after an idle gap, and the
+## artifact sizes. Needs strace and valgrind (Debian packages).
 bench: venv
 	cargo bench --bench cpu_path
-	cargo build --release --bin bootstrap --bin hello-runtime --example engine_rtt
+	cargo build --release --bin bootstrap --bin hello-runtime --bin floor-ddb --example engine_rtt
 	cargo build --release --features testing --bin dev-tokens
 	$(PY) scripts/bench_lambda.py --bootstrap $(TARGET_DIR)/release/bootstrap \
 		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
-		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt \
+		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt --floor $(TARGET_DIR)/release/floor-ddb \
 		--json $(TARGET_DIR)/bench.json
 	@echo; echo "== sizes"
 	@stat -c 'release binary, x86_64, stripped: %s bytes' $(TARGET_DIR)/release/bootstrap

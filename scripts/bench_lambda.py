@@ -66,17 +66,22 @@ def make_certs(d):
     return ca_pem, crt, key
 
 
-def start_tls_proxy(cert, key, upstream_port):
+def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None):
     """TLS on a free port, forwarding bytes to the engine: AWS's HTTPS, locally.
     A thread per connection, so concurrent handshakes (the DynamoDB warm-up
     and the Secrets Manager reads at start-up) do not queue behind one
-    another, as they would not at independent AWS endpoints."""
+    another, as they would not at independent AWS endpoints. With
+    `idle_close`, a connection idle that many seconds is closed, as AWS's
+    endpoints and NATs close idle connections; `stats` counts handshakes and
+    how many resumed a TLS session."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     listener = socket.create_server(("127.0.0.1", 0))
 
     def pipe(src, dst):
         try:
+            if idle_close:
+                src.settimeout(idle_close)
             while data := src.recv(65536):
                 dst.sendall(data)
         except OSError:
@@ -95,6 +100,9 @@ def start_tls_proxy(cert, key, upstream_port):
             conn.close()
             return
         tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if stats is not None:
+            stats["handshakes"] = stats.get("handshakes", 0) + 1
+            stats["resumed"] = stats.get("resumed", 0) + int(tls.session_reused)
         up = socket.create_connection(("127.0.0.1", upstream_port))
         up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         threading.Thread(target=pipe, args=(up, tls), daemon=True).start()
@@ -227,16 +235,95 @@ def rest_event(i, access, session):
     }
 
 
-def harness(binary, events, env, stdout_path):
+def harness(binary, events, env, stdout_path, wrapper="", timeout=30, pauses=()):
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         f.write("\n".join(json.dumps(e) for e in events))
         path = f.name
-    cmd = [PY, os.path.join(HERE, "runtime_api.py"), "--binary", binary, "--events", path, "--stdout", stdout_path]
+    cmd = [PY, os.path.join(HERE, "runtime_api.py"), "--binary", binary, "--events", path, "--stdout", stdout_path,
+           "--wrapper", wrapper, "--timeout", str(timeout)]
     for k, v in env.items():
         cmd += ["--env", f"{k}={v}"]
+    for n, seconds in pauses:
+        cmd += ["--pause-before", f"{n}={seconds}"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     os.unlink(path)
     return json.loads(out.stdout)
+
+
+# Exact counts per warm invocation: two runs of a fresh process each, with
+# COUNT_RUNS[0] and COUNT_RUNS[1] warm invocations after the first; their
+# difference over the span cancels init, the first invocation and exit.
+COUNT_RUNS = (10, 60)
+
+
+def strace_calls(path):
+    """strace -c's table: calls per system call, and the total."""
+    calls = {}
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 5 and fields[0][:1].isdigit() and "." in fields[0]:
+                calls[fields[-1]] = int(fields[3])
+    return calls
+
+
+# Opening and closing a socket. Under strace the runtime's client sometimes
+# opens a second connection to the stand-in Runtime API (its pool races the
+# Python server) for any binary: the steady count leaves these calls out.
+CONNECTION_CALLS = {"socket", "connect", "shutdown", "close", "getsockopt", "setsockopt",
+                    "getsockname", "getpeername", "fcntl", "epoll_ctl"}
+
+
+def steady(calls):
+    return sum(n for c, n in calls.items() if c != "total" and c not in CONNECTION_CALLS)
+
+
+def callgrind_instructions(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise SystemExit(f"no instruction total in {path}")
+
+
+def exact_per_warm(binary, make_events, env, work, tool):
+    """System calls (strace, every thread) or user instructions (callgrind)
+    per warm invocation: {name: count}, with "total"."""
+    found = []
+    for warm in COUNT_RUNS:
+        out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
+        wrapper = (f"strace -f -qq -c -o {out}" if tool == "strace"
+                   else f"valgrind -q --tool=callgrind --callgrind-out-file={out}")
+        r = harness(binary, make_events(warm + 1), env, os.devnull, wrapper=wrapper, timeout=300)
+        statuses = [i["statusCode"] for i in r["invocations"]]
+        assert set(statuses) == {200}, f"{tool} {binary}: answers {statuses}: {r['invocations'][-1]['body']}"
+        found.append(strace_calls(out) if tool == "strace" else {"total": callgrind_instructions(out)})
+    span = COUNT_RUNS[1] - COUNT_RUNS[0]
+    return {k: (found[1].get(k, 0) - found[0].get(k, 0)) / span for k in set(found[0]) | set(found[1])}
+
+
+def cpu_per_warm(binary, make_events, env, n):
+    r = harness(binary, make_events(n + 1), env, os.devnull)
+    assert {i["statusCode"] for i in r["invocations"]} == {200}, r["invocations"][:2]
+    return (r["cpu_ms_end"] - r["cpu_ms_after_first"]) * 1000 / n
+
+
+def idle_gap(binary, make_events, env, gap_s, samples):
+    """Invocations after an idle gap in which the endpoint closed the
+    connection, against warm ones: medians of CPU (us) and latency (ms)."""
+    per_sample = 3  # the invocation after the gap, then two warm ones
+    events = make_events(4 + samples * per_sample)
+    gaps = [5 + k * per_sample for k in range(samples)]  # 1-based
+    r = harness(binary, events, env, os.devnull, pauses=[(g, gap_s) for g in gaps])
+    inv = r["invocations"]
+    assert {i["statusCode"] for i in inv} == {200}, [i["statusCode"] for i in inv]
+    cpu = [None] + [(inv[i]["cpu_ms_after"] - inv[i - 1]["cpu_ms_after"]) * 1000 for i in range(1, len(inv))]
+    after = [g - 1 for g in gaps]
+    warm = [i for i in range(2, len(inv)) if i not in after]
+    med = statistics.median
+    return {"warm_cpu_us": med(cpu[i] for i in warm), "after_gap_cpu_us": med(cpu[i] for i in after),
+            "warm_ms": med(inv[i]["ms"] for i in warm), "after_gap_ms": med(inv[i]["ms"] for i in after),
+            "samples": samples}
 
 
 def pct(values, p):
@@ -250,6 +337,8 @@ def main():
     ap.add_argument("--hello", required=True)
     ap.add_argument("--dev-tokens", required=True)
     ap.add_argument("--engine-rtt", required=True, help="the engine_rtt example binary")
+    ap.add_argument("--floor", required=True, help="the floor-ddb binary: the runtime plus one raw signed UpdateItem")
+    ap.add_argument("--gap-samples", type=int, default=12)
     ap.add_argument("--invocations", type=int, default=1000)
     ap.add_argument("--init-runs", type=int, default=15)
     ap.add_argument("--json", default=None)
@@ -264,7 +353,10 @@ def main():
         # Items: 1 first request + n warm + init runs (2 configurations, 1
         # each) + 101 raw round-trip probes, then the SDK round-trip probes.
         rtt_ids = list(range(n + 2 * args.init_runs + 200, n + 2 * args.init_runs + 200 + n + 1))
-        setup_tables(port, rtt_ids[-1])
+        floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + 2 * (n + 200 + 3 * args.gap_samples)))
+        setup_tables(port, rtt_ids[-1] + 2 * (n + 200 + 3 * args.gap_samples))
+        stats = {}
+        idle_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=stats)
 
         store_secret(port, SECRET_ID, SESSION_SECRET)
         issuer_port = start_https_issuer(crt, key)
@@ -352,6 +444,36 @@ def main():
         sdk_rtt = json.loads(out)
         rtt_plain = engine_round_trip_ms(port, list(range(next_id, next_id + 101)))
 
+        # The floor: the same runtime plus one raw signed UpdateItem, on the
+        # same engine, TLS proxy and connection setup; the function against
+        # it in CPU (noisy), system calls and user instructions (exact).
+        floor_env = dict(common_env)
+        kinds = {
+            "bare runtime": (args.hello, lambda k: [{"hello": "world"}] * k, {}),
+            "runtime + raw signed UpdateItem": (args.floor, lambda k: [{"id": next(floor_ids)} for _ in range(k)], floor_env),
+            # Keys given in the environment: the warm path is the same (a key
+            # source's cache is only consulted), and under valgrind the
+            # start-up reads' one-second limits would expire.
+            "the function": (args.bootstrap, lambda k: [rest_event(next(floor_ids), access, session) for _ in range(k)], static_env),
+        }
+        floor = {}
+        for name, (binary, make, env) in kinds.items():
+            floor[name] = {
+                "cpu_us": cpu_per_warm(binary, make, env, n),
+                "syscalls": exact_per_warm(binary, make, env, work, "strace"),
+                "instructions": exact_per_warm(binary, make, env, work, "callgrind")["total"],
+            }
+        # An invocation after an idle gap: the engine's endpoint closed the
+        # connection (1 s idle here, as AWS and NATs do after minutes).
+        gap = {}
+        for name in ("runtime + raw signed UpdateItem", "the function"):
+            binary, make, env = kinds[name]
+            env = dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"https://localhost:{idle_port}")
+            before = dict(stats)
+            gap[name] = idle_gap(binary, make, env, 1.5, args.gap_samples)
+            gap[name]["handshakes"] = stats.get("handshakes", 0) - before.get("handshakes", 0)
+            gap[name]["resumed"] = stats.get("resumed", 0) - before.get("resumed", 0)
+
         ours_init_med = statistics.median(ours_init)
         static_med = statistics.median(static_init)
         warmup_med = statistics.median(static_io)
@@ -383,6 +505,8 @@ def main():
             "init_cpu_keys_in_env_ms": statistics.median(static_init_cpu),
             "first_invocation_cpu_ms": main_run["cpu_ms_after_first"] - main_run["cpu_ms_at_first_next"],
             "invocations": n,
+            "floor": floor,
+            "idle_gap": gap,
         }
         first_med = statistics.median(firsts + [first])
         figures["first_invocation_ms_median"] = first_med
@@ -413,6 +537,30 @@ def main():
         print("\n== cold start and latency (scripts/bench_lambda.py)")
         for label, value in rows:
             print(f"{label:<{width}}  {value}")
+
+        raw, fn, bare = floor["runtime + raw signed UpdateItem"], floor["the function"], floor["bare runtime"]
+        print("\n== per warm invocation, against the floor (one raw signed UpdateItem)")
+        print(f"{'':<34}{'bare runtime':>14}{'raw UpdateItem':>16}{'the function':>14}{'function vs raw':>18}")
+        print(f"{'system calls (strace), all':<34}{bare['syscalls']['total']:>14.1f}{raw['syscalls']['total']:>16.1f}"
+              f"{fn['syscalls']['total']:>14.1f}{fn['syscalls']['total'] - raw['syscalls']['total']:>+17.1f}")
+        print(f"{'  steady (no socket set-up)':<34}{steady(bare['syscalls']):>14.1f}{steady(raw['syscalls']):>16.1f}"
+              f"{steady(fn['syscalls']):>14.1f}{steady(fn['syscalls']) - steady(raw['syscalls']):>+17.1f} (target <= +2)")
+        print(f"{'user instructions (callgrind)':<34}{bare['instructions'] / 1e6:>13.3f}M{raw['instructions'] / 1e6:>15.3f}M"
+              f"{fn['instructions'] / 1e6:>13.3f}M{fn['instructions'] / raw['instructions']:>17.2f}x (target <= 1.25)")
+        print(f"{'CPU time, whole process (noisy)':<34}{bare['cpu_us']:>12.0f}us{raw['cpu_us']:>14.0f}us"
+              f"{fn['cpu_us']:>12.0f}us{fn['cpu_us'] / raw['cpu_us']:>17.2f}x (target <= 1.3)")
+        print("  system calls per warm invocation, by call (function / raw / bare):")
+        for call in sorted(set(fn["syscalls"]) | set(raw["syscalls"]), key=lambda c: -fn["syscalls"].get(c, 0)):
+            if call == "total" or max(fn["syscalls"].get(call, 0), raw["syscalls"].get(call, 0)) < 0.05:
+                continue
+            print(f"    {call:<22}{fn['syscalls'].get(call, 0):>6.2f}{raw['syscalls'].get(call, 0):>8.2f}"
+                  f"{bare['syscalls'].get(call, 0):>8.2f}")
+        print("\n== an invocation after an idle gap (the endpoint closed the connection)")
+        for name, g in gap.items():
+            print(f"  {name}: CPU {g['after_gap_cpu_us']:.0f} us vs warm {g['warm_cpu_us']:.0f} us "
+                  f"(+{g['after_gap_cpu_us'] - g['warm_cpu_us']:.0f} us), latency {g['after_gap_ms']:.2f} ms vs "
+                  f"{g['warm_ms']:.2f} ms; TLS handshakes {g['handshakes']}, resumed {g['resumed']} "
+                  f"(median of {g['samples']})")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=2)

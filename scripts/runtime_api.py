@@ -3,7 +3,7 @@
 AWS_LAMBDA_RUNTIME_API pointing here, feeds it events, and measures it.
 
     runtime_api.py --binary target/release/bootstrap --events events.jsonl \
-        [--repeat N] [--stdout FILE] [--env K=V ...] [--wrapper CMD]
+        [--repeat N] [--stdout FILE] [--env K=V ...] [--wrapper CMD] [--pause-before N=SECONDS]
 
 Each line of --events is one invocation payload (JSON); with --repeat the
 last line is sent N more times (warm invocations). Prints one JSON report:
@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -140,6 +141,8 @@ def main():
     ap.add_argument("--stdout", default=os.devnull)
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--pause-before", action="append", default=[], metavar="N=SECONDS",
+                    help="wait this long before handing out invocation N (1-based): an idle gap")
     args = ap.parse_args()
 
     with open(args.events) as f:
@@ -182,7 +185,9 @@ def main():
             report["first_next_epoch_us"] = report["exec_epoch_us"] + int((state.first_next - t0) * 1e6)
             report["cpu_ms_at_first_next"] = cpu_ns(proc.pid) / 1e6
             schedule = events + [events[-1]] * args.repeat
+            pauses = {int(k): float(v) for k, v in (p.split("=", 1) for p in args.pause_before)}
             for n, payload in enumerate(schedule, start=1):
+                time.sleep(pauses.get(n, 0.0))
                 state.events.put(payload)
                 try:
                     kind, seconds, body = state.responses.get(timeout=args.timeout)
@@ -199,14 +204,28 @@ def main():
                     "body": parsed.get("body") if isinstance(parsed, dict) else body.decode(errors="replace"),
                     "response": parsed,
                 })
+                # Once it asks for the next event it is idle: its CPU so far.
+                wait_for_next(state, n + 1, args.timeout)
+                report["invocations"][-1]["cpu_ms_after"] = cpu_ns(proc.pid) / 1e6
                 if n == 1:
-                    wait_for_next(state, 2, args.timeout)
-                    report["cpu_ms_after_first"] = cpu_ns(proc.pid) / 1e6
-            wait_for_next(state, len(schedule) + 1, args.timeout)
+                    report["cpu_ms_after_first"] = report["invocations"][-1]["cpu_ms_after"]
             report["cpu_ms_end"] = cpu_ns(proc.pid) / 1e6
             report["peak_rss_kb"] = peak_rss_kb(proc.pid)
         finally:
-            proc.terminate()
+            # Under a wrapper that forks (strace), stop the function itself:
+            # the wrapper then exits by itself and writes its report.
+            try:
+                with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                children = []
+            for child in children:
+                try:
+                    os.kill(child, signal.SIGTERM)
+                except OSError:
+                    pass
+            if not children:
+                proc.terminate()
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

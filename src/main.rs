@@ -71,13 +71,17 @@ async fn main() -> Result<(), Error> {
         log_sink: telemetry::stdout_sink,
     };
 
-    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiEvent>| {
+    // `Runtime::run` rather than `lambda_runtime::run`: the latter adds a
+    // tracing span per invocation that no log line of ours reads (each line
+    // carries its request id itself); figure in docs/PERFORMANCE.md.
+    lambda_runtime::Runtime::new(service_fn(|event: LambdaEvent<ApiEvent>| {
         let app = &app;
         async move {
             let (req, format) = into_request(event.payload, event.context);
             Ok::<ApiResponse, Error>(format.respond(handle(app, req).await))
         }
     }))
+    .run()
     .await
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -75,6 +76,12 @@ pub trait InterventionStore {
         user_id: i64,
         at: &str,
     ) -> impl Future<Output = Result<NotificationOutcome, StoreError>>;
+
+    /// The longest one call can take (its operation timeout), when the store
+    /// bounds it: a caller whose deadline is later need not arm a timer.
+    fn longest_call(&self) -> Option<Duration> {
+        None
+    }
 }
 
 pub struct DynamoStore {
@@ -282,6 +289,10 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 impl InterventionStore for DynamoStore {
+    fn longest_call(&self) -> Option<Duration> {
+        self.client.config().timeout_config()?.operation_timeout()
+    }
+
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
         if write.organization_ids.is_empty() {
             // Nothing can match: the caller acts for no organisation.

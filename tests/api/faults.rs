@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use std::sync::OnceLock;
 
 use crate::helpers::engine::{Engine, create_tables_named, put};
-use crate::helpers::{Harness, call, decision, harness_on, intervention, send};
+use crate::helpers::proxy::Proxy;
+use crate::helpers::{Harness, call, decision, harness_at, harness_on, intervention, send};
 use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::testing;
 use serde_json::Value;
@@ -257,4 +258,41 @@ async fn a_slow_notification_write_is_dropped_at_the_deadline_and_the_decision_s
     );
     assert_eq!(whole_or_nothing(&h.intervention(21).await), "whole");
     tokio::time::sleep(Duration::from_millis(3500)).await;
+}
+
+/// Traffic here is people clicking: an invocation often comes after the
+/// endpoint (or a NAT) closed the kept connection. The next request opens a
+/// new one and answers right; the conditional write makes a retried attempt
+/// safe, and the table holds each decision once.
+#[tokio::test]
+async fn a_connection_the_server_closed_is_replaced_and_the_decision_applies_once() {
+    let _serial = SERIAL.lock().await;
+    let proxy = Proxy::start(engine().port, true).await;
+    let h = harness_at(
+        &proxy.endpoint(),
+        timeouts(),
+        testing::verifier(&testing::auth_settings()),
+    )
+    .await;
+    for id in 1..=3 {
+        put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+    }
+    let (status, body) = send(&h.app, &call(1, USER, &[ORG], decision(1, "kept"))).await;
+    assert_eq!(status, 200, "{body}");
+    let before = proxy.connections();
+
+    // Closed while idle, noticed before the next request.
+    proxy.close_connections();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (status, body) = send(&h.app, &call(2, USER, &[ORG], decision(1, "after close"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(proxy.connections() > before, "no new connection was opened");
+
+    // Closed just before the request is written: retried on a new one.
+    proxy.close_connections();
+    let (status, body) = send(&h.app, &call(3, USER, &[ORG], decision(1, "racing close"))).await;
+    assert_eq!(status, 200, "{body}");
+    for id in 1..=3 {
+        assert_eq!(whole_or_nothing(&h.intervention(id).await), "whole", "{id}");
+    }
 }

@@ -83,7 +83,12 @@ pub async fn harness_verifying(timeouts: DynamoTimeouts, verifier: Verifier) -> 
 
 /// On `engine`: a test that stops, slows or counts its engine has its own.
 pub async fn harness_on(engine: &Engine, timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
-    let client = engine::client(&engine.endpoint(), timeouts);
+    harness_at(&engine.endpoint(), timeouts, verifier).await
+}
+
+/// On whatever answers at `endpoint` (the engine behind a proxy).
+pub async fn harness_at(endpoint: &str, timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
+    let client = engine::client(endpoint, timeouts);
     let (interventions, notifications) = engine::create_tables(&client).await;
     let app = App {
         verifier,

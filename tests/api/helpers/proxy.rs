@@ -1,15 +1,19 @@
 //! A TCP forwarder to the local engine that a test can cut: while down it
 //! accepts and closes every connection at once, as an unreachable service
-//! looks to a client (the engine itself stays up for other tests).
+//! looks to a client (the engine itself stays up for other tests). It can
+//! also close every open connection, as an endpoint closes idle ones.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 pub struct Proxy {
     pub port: u16,
     up: Arc<AtomicBool>,
+    close_all: Arc<Notify>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -22,21 +26,43 @@ impl Proxy {
             .unwrap_or_else(|e| panic!("{e}"))
             .port();
         let flag = Arc::new(AtomicBool::new(up));
-        let f = flag.clone();
+        let close_all = Arc::new(Notify::new());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (f, closing, count) = (flag.clone(), close_all.clone(), accepted.clone());
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 if !f.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
                 }
+                count.fetch_add(1, Ordering::SeqCst);
+                let closing = closing.clone();
                 tokio::spawn(async move {
                     if let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            () = closing.notified() => {}
+                        }
                     }
                 });
             }
         });
-        Self { port, up: flag }
+        Self {
+            port,
+            up: flag,
+            close_all,
+            accepted,
+        }
+    }
+
+    /// Closes every connection open now (both sides, as a server would).
+    pub fn close_connections(&self) {
+        self.close_all.notify_waiters();
+    }
+
+    /// Connections accepted and forwarded so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     pub fn endpoint(&self) -> String {
