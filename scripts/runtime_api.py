@@ -10,7 +10,7 @@ last line is sent N more times (warm invocations). Prints one JSON report:
 init_ms (exec -> first `next`), each invocation's latency (event handed out
 -> response received), the responses, the process's peak RSS (VmHWM), and
 its CPU time (user + system, all threads, from /proc/PID/task/*/schedstat)
-when it first asks for an event, after the first invocation and at the end,
+when it first asks for an event, after each invocation and at the end,
 each read while it waits in `next`, so a whole loop is counted.
 The binary's stdout goes to --stdout (default: discarded).
 """
