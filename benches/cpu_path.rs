@@ -204,11 +204,10 @@ mod pieces {
             notification_id: None,
         };
         bencher.bench_local(|| {
-            decision_expression(&plan_decision(
-                &caller,
-                black_box(&cmd),
-                "2024-12-09T14:23:00.000Z",
-            ))
+            decision_expression(
+                &plan_decision(&caller, black_box(&cmd), "2024-12-09T14:23:00.000Z")
+                    .expect("the bench's caller has organisations"),
+            )
         });
     }
 

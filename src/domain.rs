@@ -200,8 +200,17 @@ pub struct HistoryEntry {
 }
 
 /// The write that applies `command` for `caller` at `now` (ISO-8601 UTC).
-pub fn plan_decision(caller: &Caller, command: &VerifyCommand, now: &str) -> DecisionWrite {
-    DecisionWrite {
+/// A caller acting for no organisation owns no intervention: not found,
+/// without asking the store (which could match nothing).
+pub fn plan_decision(
+    caller: &Caller,
+    command: &VerifyCommand,
+    now: &str,
+) -> Result<DecisionWrite, Refusal> {
+    if caller.organization_ids.is_empty() {
+        return Err(Refusal::NotFound);
+    }
+    Ok(DecisionWrite {
         intervention_id: command.intervention_id,
         organization_ids: caller.organization_ids.clone(),
         new_status: command.decision.resulting_status(),
@@ -212,7 +221,7 @@ pub fn plan_decision(caller: &Caller, command: &VerifyCommand, now: &str) -> Dec
             session_id: caller.session_id.clone(),
             at: now.to_owned(),
         },
-    }
+    })
 }
 
 /// Tells apart, from the record as it was when the conditional write was
@@ -304,12 +313,27 @@ mod tests {
     }
 
     #[test]
+    fn a_caller_of_no_organisation_is_refused_before_any_write() {
+        let nobody = Caller {
+            organization_ids: vec![],
+            ..caller()
+        };
+        let planned = plan_decision(
+            &nobody,
+            &command(Decision::Accept, "x"),
+            "2024-01-01T00:00:00.000Z",
+        );
+        assert_eq!(planned, Err(Refusal::NotFound));
+    }
+
+    #[test]
     fn plan_carries_caller_command_and_time() {
         let w = plan_decision(
             &caller(),
             &command(Decision::Reject, "late"),
             "2024-01-01T00:00:00.000Z",
-        );
+        )
+        .expect("a caller with organisations");
         assert_eq!(w.intervention_id, 10);
         assert_eq!(w.organization_ids, vec![1, 3]);
         assert_eq!(w.new_status, 5);

@@ -213,7 +213,7 @@ async fn decide<S: InterventionStore>(
     by: Option<tokio::time::Instant>,
 ) -> Result<(Intervention, Success), ApiError> {
     let now = telemetry::iso_millis(SystemTime::now());
-    let write = plan_decision(caller, command, &now);
+    let write = plan_decision(caller, command, &now)?;
     // Cut off at the deadline, the write may still land: the client's retry
     // then replays it (200), never applies it twice.
     let written = within_unless_bounded(

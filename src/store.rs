@@ -294,10 +294,6 @@ impl InterventionStore for DynamoStore {
     }
 
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
-        if write.organization_ids.is_empty() {
-            // Nothing can match: the caller acts for no organisation.
-            return Ok(WriteOutcome::Refused(None));
-        }
         let result = self.decision_request(write)?.send().await;
         match result {
             Ok(out) => read_item(out.attributes.unwrap_or_default()).map(WriteOutcome::Applied),

@@ -11,6 +11,9 @@ use crate::config::AllowedOrigins;
 pub const ALLOW: &str = "OPTIONS, PATCH";
 /// Request headers a browser may send (lowercase, as preflights list them).
 pub const ALLOWED_HEADERS: [&str; 3] = ["authorization", "content-type", "x-session-token"];
+/// `Access-Control-Allow-Headers`, from [`ALLOWED_HEADERS`].
+static ALLOW_HEADERS_VALUE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| ALLOWED_HEADERS.join(", "));
 /// How long a browser may cache a positive preflight.
 pub const MAX_AGE_SECS: &str = "7200";
 /// Response headers browser code may read besides the safelisted ones.
@@ -68,7 +71,7 @@ pub fn options(origins: &AllowedOrigins, request: &HeaderMap) -> (Response<Body>
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, x-session-token"),
+        HeaderValue::from_static(ALLOW_HEADERS_VALUE.as_str()),
     );
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,

@@ -118,7 +118,10 @@ pub fn parse_intervention_id(raw: Option<&str>) -> Result<i64, FieldError> {
         .ok_or_else(|| {
             FieldError::new(
                 pointer,
-                "The intervention id must be between -9007199254740991 and 9007199254740991.",
+                format!(
+                    "The intervention id must be between {} and {MAX_SAFE_INTEGER}.",
+                    -MAX_SAFE_INTEGER
+                ),
             )
         })
 }

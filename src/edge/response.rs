@@ -1,13 +1,15 @@
 //! Outcome or error → HTTP response. The one place a status code is chosen.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::auth::{AuthError, TokenKind};
-use crate::domain::{Intervention, Refusal};
+use crate::domain::{Intervention, Refusal, VERIFY_SCOPE, status};
+use crate::edge::request::MAX_BODY_BYTES;
 use crate::error::{ApiError, FieldError};
 use crate::store::StoreError;
 
@@ -27,6 +29,10 @@ pub struct Answer {
     /// A header the status calls for (`Allow`, `WWW-Authenticate`, `Retry-After`).
     pub header: Option<(HeaderName, &'static str)>,
 }
+
+/// RFC 6750's challenge for a token without the scope, naming it.
+static SCOPE_CHALLENGE: LazyLock<String> =
+    LazyLock::new(|| format!("Bearer error=\"insufficient_scope\", scope=\"{VERIFY_SCOPE}\""));
 
 fn answer(
     status: StatusCode,
@@ -89,8 +95,8 @@ pub fn describe(err: &ApiError) -> Answer {
         ApiError::InsufficientScope => answer(
             S::FORBIDDEN,
             "insufficient_scope",
-            "The access token lacks the interventions:verify scope.",
-            www("Bearer error=\"insufficient_scope\", scope=\"interventions:verify\""),
+            format!("The access token lacks the {VERIFY_SCOPE} scope."),
+            www(SCOPE_CHALLENGE.as_str()),
         ),
         ApiError::UnsupportedMediaType => answer(
             S::UNSUPPORTED_MEDIA_TYPE,
@@ -101,7 +107,7 @@ pub fn describe(err: &ApiError) -> Answer {
         ApiError::PayloadTooLarge => answer(
             S::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            "The body must be at most 65536 bytes.",
+            format!("The body must be at most {MAX_BODY_BYTES} bytes."),
             None,
         ),
         ApiError::Invalid(_) => answer(
@@ -132,8 +138,9 @@ pub fn describe(err: &ApiError) -> Answer {
             S::CONFLICT,
             r.code(),
             format!(
-                "The intervention is not awaiting verification (status {}; expected 3).",
-                status_text(*status)
+                "The intervention is not awaiting verification (status {}; expected {}).",
+                status_text(*status),
+                status::TO_VERIFY
             ),
             None,
         ),

@@ -4,16 +4,15 @@
 //! The rules are in docs/CONTRACT.md, "Keys and secrets rotate".
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+mod secrets;
+mod web;
+
+pub use secrets::read_secret_versions;
+pub use web::{WebClient, jwks_ttl};
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
 /// template grants exactly these, on the token secrets only (checked by
@@ -246,232 +245,10 @@ impl<T> Cached<T> {
     }
 }
 
-/// One secret's usable versions, `AWSCURRENT` first, then `AWSPREVIOUS`
-/// when it exists. Every version must be at least `min_bytes` long: a short
-/// current version is a configuration error, a short previous one is skipped.
-pub async fn read_secret_versions(
-    client: &aws_sdk_secretsmanager::Client,
-    id: &str,
-    min_bytes: usize,
-) -> Result<Vec<Vec<u8>>, FetchError> {
-    let read = |stage: &'static str| async move {
-        client
-            .get_secret_value()
-            .secret_id(id)
-            .version_stage(stage)
-            .send()
-            .await
-    };
-    let (current, previous) = tokio::join!(read("AWSCURRENT"), read("AWSPREVIOUS"));
-    let current = current.map_err(|e| classify_secret_error(&e))?;
-    let current = secret_bytes(current)
-        .ok_or_else(|| FetchError::Config("the secret has no value".into()))?;
-    if current.len() < min_bytes {
-        return Err(FetchError::Config(format!(
-            "its AWSCURRENT value is shorter than {min_bytes} bytes"
-        )));
-    }
-    let mut versions = vec![current];
-    match previous {
-        Ok(out) => match secret_bytes(out) {
-            Some(v) if v.len() >= min_bytes => versions.push(v),
-            _ => tracing::warn!(
-                "the AWSPREVIOUS secret version is unusable (no value, or too short); ignored"
-            ),
-        },
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(classify_secret_error(&e)),
-    }
-    Ok(versions)
-}
-
-type SecretResult = aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
-type SecretError = aws_sdk_secretsmanager::error::SdkError<
-    aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
-    aws_sdk_secretsmanager::config::http::HttpResponse,
->;
-
-fn secret_bytes(out: SecretResult) -> Option<Vec<u8>> {
-    match (out.secret_string, out.secret_binary) {
-        (Some(s), _) => Some(s.into_bytes()),
-        (None, Some(b)) => Some(b.into_inner()),
-        (None, None) => None,
-    }
-}
-
-fn is_not_found(e: &SecretError) -> bool {
-    e.as_service_error()
-        .is_some_and(|s| s.is_resource_not_found_exception())
-}
-
-/// A wrong id, a denied read or a key the function may not decrypt with is
-/// the operator's to fix; anything else (network, throttling, 5xx) passes.
-fn classify_secret_error(e: &SecretError) -> FetchError {
-    use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
-    const CONFIG: [&str; 6] = [
-        "ResourceNotFoundException",
-        "AccessDeniedException",
-        "AccessDenied",
-        "DecryptionFailure",
-        "InvalidRequestException",
-        "InvalidParameterException",
-    ];
-    let code = e.as_service_error().and_then(|s| s.code());
-    match code {
-        Some(c) if CONFIG.contains(&c) => FetchError::Config(format!("Secrets Manager: {c}")),
-        Some(c) => FetchError::Unavailable(format!("Secrets Manager: {c}")),
-        None => FetchError::Unavailable(format!(
-            "Secrets Manager unreachable: {}",
-            DisplayErrorContext(e)
-        )),
-    }
-}
-
-/// HTTPS for the issuer's JWKS: hyper and rustls (aws-lc), the crates the
-/// SDK's client is made of, trusting the public web PKI roots compiled into
-/// the binary plus `SSL_CERT_FILE`; the system store is never read.
-#[derive(Clone)]
-pub struct WebClient {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
-}
-
-impl WebClient {
-    pub fn new(ssl_cert_file: Option<&Path>) -> Result<Self, std::io::Error> {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        if let Some(path) = ssl_cert_file {
-            for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
-                roots
-                    .add(cert.map_err(std::io::Error::other)?)
-                    .map_err(std::io::Error::other)?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(std::io::Error::other)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        })
-    }
-
-    /// GET `uri`: the body (at most `max_bytes`) and how long it may be
-    /// cached, all within `timeout`.
-    pub async fn get(
-        &self,
-        uri: &hyper::Uri,
-        timeout: Duration,
-        max_bytes: usize,
-    ) -> Result<(Bytes, Duration), FetchError> {
-        let unavailable = |what: String| FetchError::Unavailable(what);
-        let work = async {
-            let resp = self
-                .client
-                .get(uri.clone())
-                .await
-                .map_err(|e| unavailable(format!("JWKS endpoint unreachable: {e}")))?;
-            if resp.status() != hyper::StatusCode::OK {
-                return Err(unavailable(format!(
-                    "JWKS endpoint answered {}",
-                    resp.status()
-                )));
-            }
-            let ttl = resp
-                .headers()
-                .get(hyper::header::CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok())
-                .map_or(JWKS_DEFAULT_TTL, jwks_ttl);
-            let body = Limited::new(resp.into_body(), max_bytes)
-                .collect()
-                .await
-                .map_err(|e| {
-                    unavailable(format!(
-                        "JWKS body unreadable or over {max_bytes} bytes: {e}"
-                    ))
-                })?
-                .to_bytes();
-            Ok((body, ttl))
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| unavailable(format!("JWKS endpoint timed out after {timeout:?}")))?
-    }
-}
-
-/// How long a JWKS may be cached, from its `Cache-Control` header:
-/// `max-age` clamped to [`JWKS_MIN_TTL`]..[`JWKS_MAX_TTL`], else the default.
-pub fn jwks_ttl(cache_control: &str) -> Duration {
-    let max_age = cache_control.split(',').find_map(|d| {
-        let (name, value) = d.trim().split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("max-age")
-            .then(|| value.trim().trim_matches('"').parse::<u64>().ok())?
-    });
-    max_age.map_or(JWKS_DEFAULT_TTL, |s| {
-        Duration::from_secs(s).clamp(JWKS_MIN_TTL, JWKS_MAX_TTL)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
-
-    #[test]
-    fn denied_or_missing_secrets_are_configuration_errors_the_rest_is_unreachable() {
-        use aws_sdk_secretsmanager::error::ErrorMetadata;
-        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-        use aws_smithy_runtime_api::http::{Response, StatusCode};
-        use aws_smithy_types::body::SdkBody;
-        let service = |code: &str, status: u16| -> SecretError {
-            let raw = Response::new(
-                StatusCode::try_from(status).unwrap_or_else(|e| panic!("{e}")),
-                SdkBody::empty(),
-            );
-            let err = GetSecretValueError::generic(ErrorMetadata::builder().code(code).build());
-            aws_sdk_secretsmanager::error::SdkError::service_error(err, raw)
-        };
-        for code in [
-            "AccessDeniedException",
-            "ResourceNotFoundException",
-            "DecryptionFailure",
-            "InvalidRequestException",
-        ] {
-            assert!(
-                matches!(classify_secret_error(&service(code, 400)), FetchError::Config(m) if m.contains(code)),
-                "{code}"
-            );
-        }
-        for code in ["ThrottlingException", "InternalServiceError"] {
-            assert!(
-                matches!(
-                    classify_secret_error(&service(code, 500)),
-                    FetchError::Unavailable(_)
-                ),
-                "{code}"
-            );
-        }
-    }
-
-    #[test]
-    fn max_age_is_read_and_clamped() {
-        assert_eq!(jwks_ttl("public, max-age=300"), Duration::from_secs(300));
-        assert_eq!(jwks_ttl("MAX-AGE=5"), JWKS_MIN_TTL);
-        assert_eq!(jwks_ttl("max-age=86400, must-revalidate"), JWKS_MAX_TTL);
-        assert_eq!(jwks_ttl("no-cache"), JWKS_DEFAULT_TTL);
-        assert_eq!(jwks_ttl("max-age=soon"), JWKS_DEFAULT_TTL);
-        assert_eq!(jwks_ttl("s-maxage=100"), JWKS_DEFAULT_TTL);
-    }
 
     fn block<T>(f: impl Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use crate::auth::{AuthSettings, ClaimNames, MIN_SECRET_BYTES, ScopeClaims, SecretSource};
 
+mod origins;
+
+pub use origins::AllowedOrigins;
+use origins::parse_origins;
+
 /// Variables without which the function does not start.
 pub const REQUIRED_VARIABLES: &[&str] = &["INTERVENTIONS_TABLE", "NOTIFICATIONS_TABLE"];
 /// Exactly one of these: the session secret's value (local runs, tests) or
@@ -48,29 +53,6 @@ pub enum ConfigError {
     Malformed { name: &'static str, problem: String },
     #[error("{0} and {1} are both set; set one")]
     Conflict(&'static str, &'static str),
-}
-
-/// Which origins get `Access-Control-Allow-Origin` on responses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum AllowedOrigins {
-    #[default]
-    None,
-    Any,
-    List(Vec<String>),
-}
-
-impl AllowedOrigins {
-    /// The value of `Access-Control-Allow-Origin` for a request from `origin`.
-    pub fn allow<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
-        match self {
-            AllowedOrigins::None => None,
-            AllowedOrigins::Any => Some("*"),
-            // Scheme and host compare without case, as origins do.
-            AllowedOrigins::List(list) => {
-                origin.filter(|o| list.iter().any(|l| l.eq_ignore_ascii_case(o)))
-            }
-        }
-    }
 }
 
 /// Time limits for DynamoDB calls; the operation limit must stay below the
@@ -226,9 +208,12 @@ fn list(name: &'static str, value: Option<String>) -> Result<Vec<String>, Config
         .collect()
 }
 
+/// The longest claim name a setting may give.
+pub const MAX_CLAIM_NAME_BYTES: usize = 256;
+
 /// The access token's claim names. Any JSON member name is allowed (URLs and
 /// names with `:` included) but whitespace, control characters and names
-/// over 256 bytes, which no provider uses and which are typing mistakes.
+/// over [`MAX_CLAIM_NAME_BYTES`], which no provider uses and which are typing mistakes.
 fn claim_names(
     optional: &dyn Fn(&'static str) -> Option<String>,
 ) -> Result<ClaimNames, ConfigError> {
@@ -236,10 +221,13 @@ fn claim_names(
         let Some(v) = optional(var) else {
             return Ok(None);
         };
-        if v.len() > 256 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if v.len() > MAX_CLAIM_NAME_BYTES || v.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(ConfigError::Malformed {
                 name: var,
-                problem: "a claim name: no spaces or control characters, at most 256 bytes".into(),
+                problem: format!(
+                    "a claim name: no spaces or control characters, at most {MAX_CLAIM_NAME_BYTES} bytes"
+                ),
             });
         }
         // Read once per process; the verifier keeps it for the process' life.
@@ -293,68 +281,6 @@ fn parse_millis(name: &'static str, v: &str) -> Result<u64, ConfigError> {
             name,
             problem: "expected milliseconds between 1 and 60000".into(),
         }),
-    }
-}
-
-/// `*`, or a comma-separated list of origins such as `https://app.example.com`,
-/// each stored as a browser serialises it in `Origin`: lowercase scheme and
-/// host, no default port, no path (a trailing slash is an error: a browser
-/// never sends one, so such an entry could never match).
-fn parse_origins(v: &str) -> Result<AllowedOrigins, ConfigError> {
-    let items: Vec<&str> = v
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items == ["*"] {
-        return Ok(AllowedOrigins::Any);
-    }
-    let origins = items
-        .into_iter()
-        .map(|item| {
-            serialised_origin(item).ok_or_else(|| ConfigError::Malformed {
-                name: "ALLOWED_ORIGINS",
-                problem: format!(
-                    "{item:?} is not an origin like https://app.example.com (scheme, host, optional port; no path, no trailing slash), or a lone *"
-                ),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(AllowedOrigins::List(origins))
-}
-
-fn serialised_origin(item: &str) -> Option<String> {
-    let (scheme, rest) = item.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => "443",
-        "http" => "80",
-        _ => return None,
-    };
-    let bad = |b: u8| !b.is_ascii_graphic() || b"/?#@*\\,".contains(&b);
-    if rest.is_empty() || rest.bytes().any(bad) {
-        return None;
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        // An IPv6 literal's colons are inside brackets.
-        Some((h, p)) if !p.contains(']') => (h, Some(p)),
-        _ => (rest, None),
-    };
-    if host.is_empty() {
-        return None;
-    }
-    let host = host.to_ascii_lowercase();
-    match port {
-        None => Some(format!("{scheme}://{host}")),
-        Some(p) if p.parse::<u16>().is_ok_and(|n| n > 0) => {
-            let p = p.trim_start_matches('0');
-            if p == default_port {
-                Some(format!("{scheme}://{host}"))
-            } else {
-                Some(format!("{scheme}://{host}:{p}"))
-            }
-        }
-        Some(_) => None,
     }
 }
 

@@ -1,0 +1,123 @@
+//! The issuer's JWKS over HTTPS, and how long one may be cached.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::{FetchError, JWKS_DEFAULT_TTL, JWKS_MAX_TTL, JWKS_MIN_TTL};
+
+/// HTTPS for the issuer's JWKS: hyper and rustls (aws-lc), the crates the
+/// SDK's client is made of, trusting the public web PKI roots compiled into
+/// the binary plus `SSL_CERT_FILE`; the system store is never read.
+#[derive(Clone)]
+pub struct WebClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl WebClient {
+    pub fn new(ssl_cert_file: Option<&Path>) -> Result<Self, std::io::Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        if let Some(path) = ssl_cert_file {
+            for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
+                roots
+                    .add(cert.map_err(std::io::Error::other)?)
+                    .map_err(std::io::Error::other)?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    /// GET `uri`: the body (at most `max_bytes`) and how long it may be
+    /// cached, all within `timeout`.
+    pub async fn get(
+        &self,
+        uri: &hyper::Uri,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<(Bytes, Duration), FetchError> {
+        let unavailable = |what: String| FetchError::Unavailable(what);
+        let work = async {
+            let resp = self
+                .client
+                .get(uri.clone())
+                .await
+                .map_err(|e| unavailable(format!("JWKS endpoint unreachable: {e}")))?;
+            if resp.status() != hyper::StatusCode::OK {
+                return Err(unavailable(format!(
+                    "JWKS endpoint answered {}",
+                    resp.status()
+                )));
+            }
+            let ttl = resp
+                .headers()
+                .get(hyper::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .map_or(JWKS_DEFAULT_TTL, jwks_ttl);
+            let body = Limited::new(resp.into_body(), max_bytes)
+                .collect()
+                .await
+                .map_err(|e| {
+                    unavailable(format!(
+                        "JWKS body unreadable or over {max_bytes} bytes: {e}"
+                    ))
+                })?
+                .to_bytes();
+            Ok((body, ttl))
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| unavailable(format!("JWKS endpoint timed out after {timeout:?}")))?
+    }
+}
+
+/// How long a JWKS may be cached, from its `Cache-Control` header:
+/// `max-age` clamped to [`JWKS_MIN_TTL`]..[`JWKS_MAX_TTL`], else the default.
+pub fn jwks_ttl(cache_control: &str) -> Duration {
+    let max_age = cache_control.split(',').find_map(|d| {
+        let (name, value) = d.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| value.trim().trim_matches('"').parse::<u64>().ok())?
+    });
+    max_age.map_or(JWKS_DEFAULT_TTL, |s| {
+        Duration::from_secs(s).clamp(JWKS_MIN_TTL, JWKS_MAX_TTL)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_and_clamped() {
+        assert_eq!(jwks_ttl("public, max-age=300"), Duration::from_secs(300));
+        assert_eq!(jwks_ttl("MAX-AGE=5"), JWKS_MIN_TTL);
+        assert_eq!(jwks_ttl("max-age=86400, must-revalidate"), JWKS_MAX_TTL);
+        assert_eq!(jwks_ttl("no-cache"), JWKS_DEFAULT_TTL);
+        assert_eq!(jwks_ttl("max-age=soon"), JWKS_DEFAULT_TTL);
+        assert_eq!(jwks_ttl("s-maxage=100"), JWKS_DEFAULT_TTL);
+    }
+}
