@@ -21,7 +21,9 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem")
 /// plus `SSL_CERT_FILE` when set (a local TLS engine, a corporate proxy).
 /// Loading the platform store instead costs milliseconds of every cold start
 /// (docs/PERFORMANCE.md).
-pub fn https_client(ssl_cert_file: Option<&Path>) -> Result<SharedHttpClient, std::io::Error> {
+pub(crate) fn https_client(
+    ssl_cert_file: Option<&Path>,
+) -> Result<SharedHttpClient, std::io::Error> {
     use aws_smithy_http_client::tls::{
         Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
     };
@@ -98,7 +100,7 @@ pub fn dynamodb_client(
 
 /// Limits for a Secrets Manager read: a request may wait on one (a token
 /// signed with a version we do not know yet), so it stays short.
-pub const SECRETS_TIMEOUTS: DynamoTimeouts = DynamoTimeouts {
+pub(crate) const SECRETS_TIMEOUTS: DynamoTimeouts = DynamoTimeouts {
     connect: Duration::from_millis(1000),
     attempt: Duration::from_millis(1000),
     operation: Duration::from_millis(2000),

@@ -4,13 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 /// Status codes of the lifecycle (docs/CONTRACT.md, "Lifecycle and the decision").
+// The lifecycle's whole vocabulary; the code names only the states it acts on.
+#[allow(dead_code)]
 pub mod status {
-    pub const PLANNED: i64 = 1;
-    pub const IN_PROGRESS: i64 = 2;
-    pub const TO_VERIFY: i64 = 3;
-    pub const VALIDATED: i64 = 4;
-    pub const REFUSED: i64 = 5;
-    pub const CANCELLED: i64 = 6;
+    pub(crate) const PLANNED: i64 = 1;
+    pub(crate) const IN_PROGRESS: i64 = 2;
+    pub(crate) const TO_VERIFY: i64 = 3;
+    pub(crate) const VALIDATED: i64 = 4;
+    pub(crate) const REFUSED: i64 = 5;
+    pub(crate) const CANCELLED: i64 = 6;
 }
 
 /// The client's verdict on a finished intervention.
@@ -22,7 +24,7 @@ pub enum Decision {
 
 impl Decision {
     /// The wire code (`1` accept, `2` reject).
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         match self {
             Decision::Accept => 1,
             Decision::Reject => 2,
@@ -30,7 +32,7 @@ impl Decision {
     }
 
     /// The status an intervention reaches when this decision is applied.
-    pub fn resulting_status(self) -> i64 {
+    pub(crate) fn resulting_status(self) -> i64 {
         match self {
             Decision::Accept => status::VALIDATED,
             Decision::Reject => status::REFUSED,
@@ -49,14 +51,14 @@ pub struct Caller {
 }
 
 /// The scope a caller needs to verify interventions.
-pub const VERIFY_SCOPE: &str = "interventions:verify";
+pub(crate) const VERIFY_SCOPE: &str = "interventions:verify";
 
 impl Caller {
-    pub fn may_verify(&self) -> bool {
+    pub(crate) fn may_verify(&self) -> bool {
         self.scopes.iter().any(|s| s == VERIFY_SCOPE)
     }
 
-    pub fn acts_for(&self, organization_id: Option<i64>) -> bool {
+    pub(crate) fn acts_for(&self, organization_id: Option<i64>) -> bool {
         organization_id.is_some_and(|org| self.organization_ids.binary_search(&org).is_ok())
     }
 }
@@ -159,7 +161,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The stable `code` of the 409 problem (and of the log line).
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Refusal::NotFound => "intervention_not_found",
             Refusal::Archived { .. } => "archived",
@@ -171,7 +173,7 @@ impl Refusal {
 
 /// What became of a request whose conditional write was refused.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The same caller already made this exact decision: answer with the record.
     Replay(Box<Intervention>),
     Refused(Refusal),
@@ -227,7 +229,7 @@ pub fn plan_decision(
 /// Tells apart, from the record as it was when the conditional write was
 /// refused (`None` when there is no such item), why it was refused.
 /// Order matters: ownership hides everything, then archived, then lifecycle.
-pub fn judge_refused_write(
+pub(crate) fn judge_refused_write(
     current: Option<Intervention>,
     caller: &Caller,
     command: &VerifyCommand,
@@ -266,7 +268,7 @@ fn is_replay(current: &Intervention, caller: &Caller, command: &VerifyCommand) -
 }
 
 /// Length as the JavaScript clients count it: UTF-16 code units.
-pub fn utf16_len(s: &str) -> usize {
+pub(crate) fn utf16_len(s: &str) -> usize {
     s.chars().map(char::len_utf16).sum()
 }
 

@@ -14,7 +14,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(pointer: &'static str, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(pointer: &'static str, detail: impl Into<String>) -> Self {
         Self {
             pointer,
             detail: detail.into(),

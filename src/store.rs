@@ -52,7 +52,7 @@ pub enum NotificationOutcome {
 }
 
 impl NotificationOutcome {
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             NotificationOutcome::Marked => "notification_marked_read",
             NotificationOutcome::Missing => "notification_not_found",
@@ -94,7 +94,7 @@ pub struct DynamoStore {
 /// `TransactionConflictException` (a transaction holds the item): it clears as
 /// fast as throttling does, so it gets the same treatment.
 #[derive(Debug)]
-pub struct RetryTransactionConflicts;
+pub(crate) struct RetryTransactionConflicts;
 
 impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflicts {
     fn classify_retry(

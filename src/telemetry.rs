@@ -16,8 +16,8 @@ pub mod metrics {
     pub const NAMESPACE: &str = "InterventionVerify";
 
     /// Dimensions: fields of the log line.
-    pub const OUTCOME: &str = "outcome";
-    pub const STATUS_CLASS: &str = "statusClass";
+    pub(crate) const OUTCOME: &str = "outcome";
+    pub(crate) const STATUS_CLASS: &str = "statusClass";
     /// The Lambda version that served the request (`AWS_LAMBDA_FUNCTION_VERSION`),
     /// so a canary's metrics can be judged apart from the stable version's.
     pub const FUNCTION_VERSION: &str = "functionVersion";
@@ -27,24 +27,24 @@ pub mod metrics {
     pub const DIMENSIONS: &[&str] = &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
 
     /// Per request: 1 each.
-    pub const REQUESTS: &str = "Requests";
+    pub(crate) const REQUESTS: &str = "Requests";
     /// Per request: 1 when the answer is a 5xx, else 0 (sum / Requests = share).
-    pub const SERVER_ERRORS: &str = "ServerErrors";
+    pub(crate) const SERVER_ERRORS: &str = "ServerErrors";
     /// Per request: 1 when the answer is a 401, else 0.
-    pub const UNAUTHORIZED: &str = "Unauthorized";
+    pub(crate) const UNAUTHORIZED: &str = "Unauthorized";
     /// Per request: 1 when the answer is a 503 (a dependency), else 0.
-    pub const UNAVAILABLE: &str = "Unavailable";
+    pub(crate) const UNAVAILABLE: &str = "Unavailable";
     /// Per request, by outcome (`applied`, `replayed`, or the error code).
-    pub const DECISIONS: &str = "Decisions";
+    pub(crate) const DECISIONS: &str = "Decisions";
     /// Per request, milliseconds inside the function.
-    pub const LATENCY: &str = "Latency";
+    pub(crate) const LATENCY: &str = "Latency";
     /// Per answer that cannot fail a user (a CORS preflight, a plain
     /// `OPTIONS`, a 405): 1. Such answers count in nothing else, so they never
     /// dilute a share or a latency percentile an alarm judges.
-    pub const OTHER_ANSWERS: &str = "OtherAnswers";
+    pub(crate) const OTHER_ANSWERS: &str = "OtherAnswers";
     /// Per cold start: 1, and the process's own init in milliseconds.
-    pub const COLD_STARTS: &str = "ColdStarts";
-    pub const INIT_DURATION: &str = "InitDuration";
+    pub(crate) const COLD_STARTS: &str = "ColdStarts";
+    pub(crate) const INIT_DURATION: &str = "InitDuration";
     pub const NAMES: &[&str] = &[
         REQUESTS,
         SERVER_ERRORS,
@@ -65,7 +65,7 @@ static FUNCTION_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The name metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_NAME`, `local`
 /// when run outside Lambda.
-pub fn function_name() -> &'static str {
+pub(crate) fn function_name() -> &'static str {
     from_env(&FUNCTION_NAME, "AWS_LAMBDA_FUNCTION_NAME", "local")
 }
 
@@ -81,7 +81,7 @@ fn from_env(cell: &'static std::sync::OnceLock<String>, name: &str, default: &st
 
 /// The version metrics carry: Lambda's `AWS_LAMBDA_FUNCTION_VERSION`,
 /// `$LATEST` when run outside Lambda.
-pub fn function_version() -> &'static str {
+pub(crate) fn function_version() -> &'static str {
     from_env(&FUNCTION_VERSION, "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
 }
 
@@ -364,7 +364,7 @@ pub fn stdout_sink(line: &str) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the table's timestamp format.
-pub fn iso_millis(t: SystemTime) -> String {
+pub(crate) fn iso_millis(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 

@@ -136,7 +136,7 @@ impl Issuer {
 }
 
 /// Every key source of the access token, and its rules.
-pub struct AccessKeys {
+pub(crate) struct AccessKeys {
     rules: Rules,
     /// Keys of `ACCESS_TOKEN_JWKS` by `kid`: always apply, win over fetched.
     pinned: KeySet,
@@ -146,7 +146,7 @@ pub struct AccessKeys {
 }
 
 impl AccessKeys {
-    pub async fn start(
+    pub(crate) async fn start(
         settings: &AuthSettings,
         clients: &KeyClients,
     ) -> Result<Self, KeyConfigError> {
@@ -194,7 +194,7 @@ impl AccessKeys {
     }
 
     /// The version `source` holds now (see [`super::memory`]).
-    pub fn version(&self, source: Source) -> Option<u64> {
+    pub(crate) fn version(&self, source: Source) -> Option<u64> {
         match source {
             Source::Pinned => Some(0),
             Source::Issuer => self.issuer.as_ref()?.cache.generation(),
@@ -205,7 +205,10 @@ impl AccessKeys {
 
     /// Verifies the token and reads its caller; also says which key source
     /// verified it, at which version.
-    pub async fn verify(&self, token: &str) -> Result<(AccessClaims, KeyVersion), AuthError> {
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+    ) -> Result<(AccessClaims, KeyVersion), AuthError> {
         let invalid = |reason| AuthError::invalid(TokenKind::Access, reason);
         let header = check_header(token, TokenKind::Access)?;
         // A `kid` names a JWKS key and nothing else; without one only the

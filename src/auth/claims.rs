@@ -49,7 +49,7 @@ impl Default for ClaimNames {
 }
 
 /// What an access token says about its caller.
-pub struct AccessClaims {
+pub(crate) struct AccessClaims {
     pub exp: i64,
     pub user_id: i64,
     pub organization_ids: Vec<i64>,
@@ -57,10 +57,10 @@ pub struct AccessClaims {
 }
 
 /// The access token's payload, every claim kept until the names pick some.
-pub type RawAccessClaims = Map<String, Value>;
+pub(crate) type RawAccessClaims = Map<String, Value>;
 
 /// Reads the caller from verified claims. `client_ids` empty: any client.
-pub fn access(
+pub(crate) fn access(
     mut raw: RawAccessClaims,
     names: &ClaimNames,
     client_ids: &[String],
@@ -147,7 +147,7 @@ fn parse_user_id(s: &str) -> Option<i64> {
 }
 
 #[derive(Deserialize)]
-pub struct RawSessionClaims {
+pub(crate) struct RawSessionClaims {
     exp: Option<i64>,
     #[serde(rename = "userId", default)]
     user_id: Value,
@@ -155,14 +155,14 @@ pub struct RawSessionClaims {
     session_id: Option<String>,
 }
 
-pub struct SessionClaims {
+pub(crate) struct SessionClaims {
     pub user_id: i64,
     pub session_id: String,
     pub exp: i64,
 }
 
 impl RawSessionClaims {
-    pub fn into_claims(self) -> Result<SessionClaims, Reason> {
+    pub(crate) fn into_claims(self) -> Result<SessionClaims, Reason> {
         Ok(SessionClaims {
             user_id: user_id(&self.user_id).ok_or(Reason::UserId("userId"))?,
             session_id: self.session_id.ok_or(Reason::SessionId)?,

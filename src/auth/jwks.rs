@@ -12,13 +12,13 @@ use super::{KeyConfigError, config_error};
 /// operator's and stops start-up; a fetched one is the issuer's, and its
 /// keys we cannot use are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strictness {
+pub(crate) enum Strictness {
     Strict,
     SkipBadKeys,
 }
 
 /// One usable signing key of a JWKS.
-pub struct JwksKey {
+pub(crate) struct JwksKey {
     pub kid: String,
     pub algorithms: Vec<Algorithm>,
     pub key: DecodingKey,
@@ -37,7 +37,7 @@ const RSA: [Algorithm; 6] = [
 /// with (P-521, X25519, symmetric) are skipped; a document that is not a
 /// JWKS fails, and so (when strict) does a signing key without a `kid`, a
 /// `kid` twice, or a malformed key.
-pub fn parse(
+pub(crate) fn parse(
     doc: &str,
     name: &'static str,
     strictness: Strictness,
@@ -90,7 +90,7 @@ pub fn parse(
 /// RS* and PS*; P-256: ES256; P-384: ES384; Ed25519: EdDSA), narrowed to its
 /// `alg` when it has one (Entra ID publishes keys without). `None` when
 /// nothing remains.
-pub fn algorithms(jwk: &Jwk) -> Option<Vec<Algorithm>> {
+pub(crate) fn algorithms(jwk: &Jwk) -> Option<Vec<Algorithm>> {
     let allowed: &[Algorithm] = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => &RSA,
         AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {

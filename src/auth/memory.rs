@@ -16,11 +16,11 @@ use std::sync::Mutex;
 use crate::domain::Caller;
 
 /// How many verified token pairs a warm instance remembers.
-pub const VERIFIED_TOKENS: usize = 16;
+pub(crate) const VERIFIED_TOKENS: usize = 16;
 
 /// A key source that can verify a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// `ACCESS_TOKEN_JWKS`: fixed for the process.
     Pinned,
     /// `ACCESS_TOKEN_JWKS_URL`.
@@ -34,13 +34,13 @@ pub enum Source {
 /// The source that verified a token and the version it held then (`None`:
 /// due for a refresh, so nothing verified with it is remembered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyVersion {
+pub(crate) struct KeyVersion {
     pub source: Source,
     pub version: Option<u64>,
 }
 
 impl KeyVersion {
-    pub fn new(source: Source, version: Option<u64>) -> Self {
+    pub(crate) fn new(source: Source, version: Option<u64>) -> Self {
         Self { source, version }
     }
 }
@@ -54,7 +54,7 @@ struct Entry {
 }
 
 #[derive(Default)]
-pub struct VerifiedTokens {
+pub(crate) struct VerifiedTokens {
     entries: Mutex<VecDeque<Entry>>,
 }
 
@@ -72,7 +72,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 impl VerifiedTokens {
     /// The caller a remembered pair proved; `current` tells the version each
     /// source holds now.
-    pub fn lookup(
+    pub(crate) fn lookup(
         &self,
         access: &str,
         session: &str,
@@ -98,7 +98,7 @@ impl VerifiedTokens {
     }
 
     /// Remembers a verified pair, unless a source was due for a refresh.
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         access: &str,
         session: &str,

@@ -26,7 +26,7 @@ use memory::{KeyVersion, VerifiedTokens};
 use secret::Secret;
 
 /// Clock skew tolerated on `exp` and `nbf` (docs/CONTRACT.md, "Tokens").
-pub const LEEWAY_SECS: u64 = 30;
+pub(crate) const LEEWAY_SECS: u64 = 30;
 
 /// Which of the two tokens a failure concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             TokenKind::Access => "access token",
             TokenKind::Session => "session token",
@@ -180,7 +180,7 @@ impl Verifier {
     /// Keys given as values only (tests, the bench): no remote source, so
     /// nothing waits and one poll completes the start.
     #[cfg(any(test, feature = "testing"))]
-    pub fn new(settings: &AuthSettings) -> Result<Self, KeyConfigError> {
+    pub(crate) fn new(settings: &AuthSettings) -> Result<Self, KeyConfigError> {
         let clients = KeyClients::default();
         let start = std::pin::pin!(Self::start(settings, &clients));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

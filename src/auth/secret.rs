@@ -42,7 +42,7 @@ impl std::fmt::Debug for SecretSource {
 /// An HS256 secret's versions, current first.
 type Versions = Vec<DecodingKey>;
 
-pub enum Secret {
+pub(crate) enum Secret {
     Fixed(Arc<Versions>),
     Managed {
         client: aws_sdk_secretsmanager::Client,
@@ -68,7 +68,7 @@ async fn fetch(
 impl Secret {
     /// The secret from its setting; a Secrets Manager read happens here, and
     /// a wrong id or a denied read stops start-up naming `id_name`.
-    pub async fn start(
+    pub(crate) async fn start(
         source: &SecretSource,
         value_name: &'static str,
         id_name: &'static str,
@@ -105,7 +105,7 @@ impl Secret {
     }
 
     /// Which versions these are (see [`Cached::generation`]).
-    pub fn version(&self) -> Option<u64> {
+    pub(crate) fn version(&self) -> Option<u64> {
         match self {
             Secret::Fixed(_) => Some(0),
             Secret::Managed { cache, .. } => cache.generation(),
@@ -130,7 +130,7 @@ impl Secret {
 
     /// Verifies `token` under each known version; when none verifies its
     /// signature, re-reads the secret once (rate-limited) and tries again.
-    pub async fn verify<C: serde::de::DeserializeOwned>(
+    pub(crate) async fn verify<C: serde::de::DeserializeOwned>(
         &self,
         token: &str,
         validation: &Validation,

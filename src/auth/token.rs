@@ -7,7 +7,7 @@ use super::{AuthError, Reason, TokenKind};
 
 /// Larger tokens are refused before any decoding (API Gateway caps headers
 /// at 10 KiB anyway); a megabyte token costs nothing.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 fn text(raw: &[u8], kind: TokenKind) -> Result<&str, AuthError> {
     if raw.len() > MAX_TOKEN_BYTES {
@@ -17,7 +17,7 @@ fn text(raw: &[u8], kind: TokenKind) -> Result<&str, AuthError> {
 }
 
 /// `Bearer <token>`, the scheme matched case-insensitively (RFC 6750).
-pub fn bearer(header: Option<&[u8]>) -> Result<&str, AuthError> {
+pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthError> {
     let missing = AuthError::Missing(TokenKind::Access);
     let value = header.ok_or(missing)?.trim_ascii();
     let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
@@ -34,7 +34,7 @@ pub fn bearer(header: Option<&[u8]>) -> Result<&str, AuthError> {
 }
 
 /// The session token from `x-session-token`.
-pub fn session(header: Option<&[u8]>) -> Result<&str, AuthError> {
+pub(crate) fn session(header: Option<&[u8]>) -> Result<&str, AuthError> {
     match header.map(<[u8]>::trim_ascii) {
         None | Some(b"") => Err(AuthError::Missing(TokenKind::Session)),
         Some(t) => text(t, TokenKind::Session),
@@ -44,7 +44,7 @@ pub fn session(header: Option<&[u8]>) -> Result<&str, AuthError> {
 /// The header both tokens must have: decodable, `typ` absent or a JWT type,
 /// no `crit` (RFC 7515 §4.1.11: we understand no extension). Keys named in
 /// the header (`jku`, `x5u`, `jwk`, `x5c`) are never read.
-pub fn check_header(token: &str, kind: TokenKind) -> Result<Header, AuthError> {
+pub(crate) fn check_header(token: &str, kind: TokenKind) -> Result<Header, AuthError> {
     let invalid = |reason| AuthError::invalid(kind, reason);
     let header = decode_header(token).map_err(|_| invalid(Reason::MalformedHeader))?;
     if header.crit.is_some() {

@@ -36,7 +36,8 @@ pub const OPTIONAL_VARIABLES: &[&str] = &[
 
 /// Standard AWS variables the function reads: the region (Lambda sets it),
 /// a local engine's endpoint, extra TLS roots.
-pub const AWS_VARIABLES: &[&str] = &[
+#[cfg(test)]
+pub(crate) const AWS_VARIABLES: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_DYNAMODB",
@@ -108,7 +109,7 @@ impl Config {
     }
 
     /// Reads through `get` so tests need not touch the process environment.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let optional = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
         let secret = |value_name: &'static str, id_name: &'static str| match (
@@ -209,7 +210,7 @@ fn list(name: &'static str, value: Option<String>) -> Result<Vec<String>, Config
 }
 
 /// The longest claim name a setting may give.
-pub const MAX_CLAIM_NAME_BYTES: usize = 256;
+pub(crate) const MAX_CLAIM_NAME_BYTES: usize = 256;
 
 /// The access token's claim names. Any JSON member name is allowed (URLs and
 /// names with `:` included) but whitespace, control characters and names

@@ -14,7 +14,7 @@ pub enum AllowedOrigins {
 
 impl AllowedOrigins {
     /// The value of `Access-Control-Allow-Origin` for a request from `origin`.
-    pub fn allow<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
+    pub(crate) fn allow<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
         match self {
             AllowedOrigins::None => None,
             AllowedOrigins::Any => Some("*"),

@@ -8,20 +8,20 @@ use lambda_http::{Body, Response};
 use crate::config::AllowedOrigins;
 
 /// The methods the route answers, for `Allow`.
-pub const ALLOW: &str = "OPTIONS, PATCH";
+pub(crate) const ALLOW: &str = "OPTIONS, PATCH";
 /// Request headers a browser may send (lowercase, as preflights list them).
-pub const ALLOWED_HEADERS: [&str; 3] = ["authorization", "content-type", "x-session-token"];
+pub(crate) const ALLOWED_HEADERS: [&str; 3] = ["authorization", "content-type", "x-session-token"];
 /// `Access-Control-Allow-Headers`, from [`ALLOWED_HEADERS`].
 static ALLOW_HEADERS_VALUE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| ALLOWED_HEADERS.join(", "));
 /// How long a browser may cache a positive preflight.
-pub const MAX_AGE_SECS: &str = "7200";
+pub(crate) const MAX_AGE_SECS: &str = "7200";
 /// Response headers browser code may read besides the safelisted ones.
-pub const EXPOSED_HEADERS: &str = "Retry-After, WWW-Authenticate";
+pub(crate) const EXPOSED_HEADERS: &str = "Retry-After, WWW-Authenticate";
 
 /// How an `OPTIONS` request was answered, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptionsOutcome {
+pub(crate) enum OptionsOutcome {
     /// A preflight for an allowed origin, method and headers.
     PreflightAllowed,
     /// A preflight we do not allow: 204 without `Access-Control-Allow-*`.
@@ -31,7 +31,7 @@ pub enum OptionsOutcome {
 }
 
 impl OptionsOutcome {
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             OptionsOutcome::PreflightAllowed => "preflight_allowed",
             OptionsOutcome::PreflightRefused => "preflight_refused",
@@ -45,7 +45,10 @@ fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 /// The answer to an `OPTIONS` request.
-pub fn options(origins: &AllowedOrigins, request: &HeaderMap) -> (Response<Body>, OptionsOutcome) {
+pub(crate) fn options(
+    origins: &AllowedOrigins,
+    request: &HeaderMap,
+) -> (Response<Body>, OptionsOutcome) {
     let mut resp = Response::new(Body::Empty);
     *resp.status_mut() = StatusCode::NO_CONTENT;
     let origin = text(request, header::ORIGIN);
@@ -90,7 +93,7 @@ fn requested_headers_allowed(list: Option<&str>) -> bool {
 }
 
 /// The CORS headers of a non-preflight answer to `origin`, when allowed.
-pub fn decorate(origins: &AllowedOrigins, origin: Option<&str>, headers: &mut HeaderMap) {
+pub(crate) fn decorate(origins: &AllowedOrigins, origin: Option<&str>, headers: &mut HeaderMap) {
     let Some(allowed) = origins.allow(origin) else {
         if matches!(origins, AllowedOrigins::List(_)) {
             // The answer depends on the origin: caches must keep them apart.

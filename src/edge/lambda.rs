@@ -79,7 +79,7 @@ fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
 
 /// API Gateway's request id, carried from the event to the handler.
 #[derive(Debug, Clone)]
-pub struct ApiRequestId(pub String);
+pub(crate) struct ApiRequestId(pub String);
 
 impl ApiEvent {
     /// REST API (payload 1.0) rather than HTTP API (2.0).

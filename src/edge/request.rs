@@ -8,11 +8,11 @@ use serde_json::Value;
 use crate::domain::{Decision, VerifyCommand, utf16_len};
 use crate::error::{ApiError, FieldError};
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-pub const MAX_COMMENT_UNITS: usize = 2500;
-pub const MAX_NOTIFICATION_ID_UNITS: usize = 256;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_COMMENT_UNITS: usize = 2500;
+pub(crate) const MAX_NOTIFICATION_ID_UNITS: usize = 256;
 /// 2^53 - 1: the ids the JavaScript clients can represent exactly.
-pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+pub(crate) const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 /// The resource this function serves, as API Gateway and the API reference write it.
 pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
 const ROUTE_PREFIX: &str = "/interventions/v2/rs/";
@@ -21,9 +21,9 @@ const ROUTE_SUFFIX: &str = "/verify";
 /// Marks a request whose base64 body could not be decoded: it reaches the
 /// body check as a 400, in the contract's order, instead of failing the invocation.
 #[derive(Debug, Clone, Copy)]
-pub struct UndecodableBody;
+pub(crate) struct UndecodableBody;
 
-pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a [u8]> {
+pub(crate) fn header<'a>(req: &'a Request, name: &str) -> Option<&'a [u8]> {
     req.headers().get(name).map(|v| v.as_bytes())
 }
 
@@ -82,7 +82,7 @@ pub fn parse_command(
 /// The path parameter API Gateway extracted, carried from the event by
 /// `edge::lambda::into_request`.
 #[derive(Debug, Clone)]
-pub struct PathId(pub String);
+pub(crate) struct PathId(pub String);
 
 /// From the path parameter API Gateway extracted; failing that, from the
 /// path itself (a router that does not extract parameters).

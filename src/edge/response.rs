@@ -14,14 +14,14 @@ use crate::error::{ApiError, FieldError};
 use crate::store::StoreError;
 
 /// Seconds a client should wait after a 503 from DynamoDB trouble.
-pub const RETRY_AFTER_SECS: &str = "1";
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
 /// After a 503 for keys never obtained: they are fetched again at most this
 /// often (docs/CONTRACT.md, "Keys and secrets rotate").
-pub const KEYS_RETRY_AFTER_SECS: &str = "5";
+pub(crate) const KEYS_RETRY_AFTER_SECS: &str = "5";
 
 /// How one error is answered: everything about it in one place, so a new
 /// variant is one arm of [`describe`].
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: StatusCode,
     /// The stable `code`, for clients and the log line.
     pub code: &'static str,
@@ -51,7 +51,7 @@ fn answer(
 const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
 /// Error → status, code, detail and header: the one table.
-pub fn describe(err: &ApiError) -> Answer {
+pub(crate) fn describe(err: &ApiError) -> Answer {
     use StatusCode as S;
     let status_text = |s: Option<i64>| s.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
     let www = |v| Some((header::WWW_AUTHENTICATE, v));
@@ -174,7 +174,7 @@ struct Problem<'a> {
 }
 
 /// RFC 9457 problem+json for `err`, and its code for the log line.
-pub fn problem(err: &ApiError, request_id: &str) -> (Response<Body>, &'static str) {
+pub(crate) fn problem(err: &ApiError, request_id: &str) -> (Response<Body>, &'static str) {
     let a = describe(err);
     let body = Problem {
         kind: "about:blank",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 mod secrets;
 mod web;
 
-pub use secrets::read_secret_versions;
+pub(crate) use secrets::read_secret_versions;
 pub use web::{WebClient, jwks_ttl};
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
@@ -28,17 +28,17 @@ pub const MISS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 pub const UNOBTAINED_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// After a failed scheduled refresh, the next one waits this long, so an
 /// outage costs one slow request per interval, not every request.
-pub const FAILED_REFRESH_RETRY: Duration = Duration::from_secs(30);
+pub(crate) const FAILED_REFRESH_RETRY: Duration = Duration::from_secs(30);
 /// The last good keys serve at most this long while refreshes fail.
-pub const MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// JWKS fetch limits.
-pub const JWKS_TIMEOUT: Duration = Duration::from_secs(2);
-pub const JWKS_MAX_BYTES: usize = 64 * 1024;
+pub(crate) const JWKS_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const JWKS_MAX_BYTES: usize = 64 * 1024;
 /// `Cache-Control: max-age` of a JWKS is clamped to this range.
 pub const JWKS_MIN_TTL: Duration = Duration::from_secs(60);
-pub const JWKS_MAX_TTL: Duration = Duration::from_secs(60 * 60);
-pub const JWKS_DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const JWKS_MAX_TTL: Duration = Duration::from_secs(60 * 60);
+pub(crate) const JWKS_DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// Monotonic time that tests can move forward; production reads the system
 /// clock with no offset.
@@ -53,13 +53,14 @@ impl Clock {
     }
 
     /// A clock that [`Clock::advance`] moves (tests).
+    #[cfg(any(test, feature = "testing"))]
     pub fn manual() -> Self {
         Self {
             offset_ms: Some(Arc::new(AtomicU64::new(0))),
         }
     }
 
-    pub fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         let offset = self
             .offset_ms
             .as_ref()
@@ -67,6 +68,7 @@ impl Clock {
         Instant::now() + Duration::from_millis(offset)
     }
 
+    #[cfg(any(test, feature = "testing"))]
     pub fn advance(&self, by: Duration) {
         if let Some(o) = &self.offset_ms {
             o.fetch_add(by.as_millis() as u64, Ordering::Relaxed);
@@ -75,13 +77,13 @@ impl Clock {
 }
 
 /// A fetched value and how long it stays fresh.
-pub struct Fetched<T> {
+pub(crate) struct Fetched<T> {
     pub value: T,
     pub ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     /// The setting is wrong (no such secret, access denied): at start-up
     /// this stops the function.
     #[error("{0}")]
@@ -102,7 +104,7 @@ struct State<T> {
 /// The last good value of a remote key source and the schedule of its
 /// fetches. The lock is never held across a fetch: a fetch is claimed
 /// (its time recorded) first, so concurrent misses cause one fetch.
-pub struct Cached<T> {
+pub(crate) struct Cached<T> {
     /// The setting it comes from, for log lines.
     pub name: &'static str,
     clock: Clock,
@@ -113,7 +115,7 @@ pub struct Cached<T> {
 
 impl<T> Cached<T> {
     /// Empty, or holding what the start-up fetch returned.
-    pub fn new(name: &'static str, clock: Clock, first: Option<Fetched<T>>) -> Self {
+    pub(crate) fn new(name: &'static str, clock: Clock, first: Option<Fetched<T>>) -> Self {
         let now = clock.now();
         let (value, refresh_at) = match first {
             Some(f) => (Some(Arc::new(f.value)), now + f.ttl),
@@ -140,7 +142,7 @@ impl<T> Cached<T> {
     /// Which keys these are: changes with every successful fetch. `None`
     /// while a scheduled refresh is due or no usable keys are held: whatever
     /// was verified with them must be verified again (which refreshes).
-    pub fn generation(&self) -> Option<u64> {
+    pub(crate) fn generation(&self) -> Option<u64> {
         let now = self.clock.now();
         let s = self.lock();
         let fresh = s.value.is_some()
@@ -160,7 +162,7 @@ impl<T> Cached<T> {
     /// usable value exists (never obtained, or older than [`MAX_STALE`]),
     /// retries at most once per [`UNOBTAINED_RETRY_INTERVAL`]. `None`: the
     /// keys are not available (the caller answers 503, not 401).
-    pub async fn get<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched<T>, FetchError>>,
@@ -199,7 +201,7 @@ impl<T> Cached<T> {
 
     /// After a key miss: fetches again unless one such fetch happened in the
     /// last [`MISS_REFETCH_INTERVAL`]. The new value when one was fetched.
-    pub async fn refetch_after_miss<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
+    pub(crate) async fn refetch_after_miss<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched<T>, FetchError>>,

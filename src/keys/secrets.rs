@@ -6,7 +6,7 @@ use super::FetchError;
 /// One secret's usable versions, `AWSCURRENT` first, then `AWSPREVIOUS`
 /// when it exists. Every version must be at least `min_bytes` long: a short
 /// current version is a configuration error, a short previous one is skipped.
-pub async fn read_secret_versions(
+pub(crate) async fn read_secret_versions(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
     min_bytes: usize,

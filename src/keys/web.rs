@@ -52,7 +52,7 @@ impl WebClient {
 
     /// GET `uri`: the body (at most `max_bytes`) and how long it may be
     /// cached, all within `timeout`.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         uri: &hyper::Uri,
         timeout: Duration,

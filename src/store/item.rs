@@ -17,7 +17,7 @@ use serde::de::{
 
 /// `T` from an item. Number attributes become integers when they are, else
 /// floats; `NULL` is `None`; sets and binary values are not read.
-pub fn from_item<'de, T: de::Deserialize<'de>>(
+pub(crate) fn from_item<'de, T: de::Deserialize<'de>>(
     item: &HashMap<String, AttributeValue>,
 ) -> Result<T, Error> {
     T::deserialize(Value::Map(item))
