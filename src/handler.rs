@@ -4,6 +4,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_http::http::{Method, header};
 use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
 
 use crate::auth::{AuthError, Verifier};
 use crate::config::AllowedOrigins;
@@ -117,14 +118,18 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         let (resp, outcome) = cors::options(&app.origins, req.headers());
         (resp, None, outcome.code(), false)
     } else {
-        let Outcome { decision, result } =
-            verify(app, &req, &request_id, intervention_id.clone()).await;
+        // Every line logged while it is served (a key refresh that failed, a
+        // JWKS key skipped) carries the request id through this span.
+        let span = tracing::info_span!("request", requestId = %request_id);
+        let Outcome { decision, result } = verify(app, &req, &request_id, intervention_id.clone())
+            .instrument(span.clone())
+            .await;
         // A 405 cannot fail a user either: counted apart, like preflights.
         let counted = !matches!(result, Err(ApiError::MethodNotAllowed));
         let (mut resp, outcome) = match &result {
             Ok((intervention, success)) => (response::verified(intervention), success.code()),
             Err(err) => {
-                log_error(err, &request_id);
+                span.in_scope(|| log_error(err, &request_id));
                 response::problem(err, &request_id)
             }
         };

@@ -94,7 +94,8 @@ pub fn init() {
         .json()
         .with_env_filter(filter)
         .flatten_event(true)
-        .with_current_span(false)
+        // A request's span gives its lines `"span": {"requestId": …}`.
+        .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false)

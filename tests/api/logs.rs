@@ -198,5 +198,21 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
         .filter(|l| l.contains("\"message\":\"request\""))
         .count();
     assert_eq!(requests, 3, "{logs}");
+    // Lines logged while a request is served carry its id in the request's
+    // span, whoever logs them.
+    let in_request: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "unauthenticated")
+        .collect();
+    assert_eq!(in_request.len(), 2, "{logs}");
+    for line in &in_request {
+        assert_eq!(line["span"]["name"], "request", "{line}");
+        assert!(
+            ["keys-forged", "keys-unknown-kid"]
+                .contains(&line["span"]["requestId"].as_str().unwrap_or("none")),
+            "{line}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
