@@ -86,9 +86,11 @@ async fn fetch_jwks(
     url: &hyper::Uri,
     rules: &Rules,
 ) -> Result<Fetched<KeySet>, FetchError> {
+    // The client's errors are neutral; the source names itself here.
     let (body, ttl) = web
         .get(url, keys::JWKS_TIMEOUT, keys::JWKS_MAX_BYTES)
-        .await?;
+        .await
+        .map_err(|e| FetchError::Unavailable(format!("JWKS endpoint {url}: {e}")))?;
     let doc = std::str::from_utf8(&body)
         .map_err(|_| FetchError::Unavailable("JWKS is not UTF-8".into()))?;
     let keys = jwks::parse(doc, JWKS_URL_NAME, Strictness::SkipBadKeys)

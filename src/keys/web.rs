@@ -12,7 +12,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::{FetchError, JWKS_DEFAULT_TTL, JWKS_MAX_TTL, JWKS_MIN_TTL};
 
-/// HTTPS for the issuer's JWKS: hyper and rustls (aws-lc), the crates the
+/// HTTPS GETs (the issuer's JWKS): hyper and rustls (aws-lc), the crates the
 /// SDK's client is made of, trusting the public web PKI roots compiled into
 /// the binary plus `SSL_CERT_FILE`; the system store is never read.
 #[derive(Clone)]
@@ -64,12 +64,9 @@ impl WebClient {
                 .client
                 .get(uri.clone())
                 .await
-                .map_err(|e| unavailable(format!("JWKS endpoint unreachable: {e}")))?;
+                .map_err(|e| unavailable(format!("unreachable: {e}")))?;
             if resp.status() != hyper::StatusCode::OK {
-                return Err(unavailable(format!(
-                    "JWKS endpoint answered {}",
-                    resp.status()
-                )));
+                return Err(unavailable(format!("answered {}", resp.status())));
             }
             let ttl = resp
                 .headers()
@@ -80,16 +77,14 @@ impl WebClient {
                 .collect()
                 .await
                 .map_err(|e| {
-                    unavailable(format!(
-                        "JWKS body unreadable or over {max_bytes} bytes: {e}"
-                    ))
+                    unavailable(format!("body unreadable or over {max_bytes} bytes: {e}"))
                 })?
                 .to_bytes();
             Ok((body, ttl))
         };
         tokio::time::timeout(timeout, work)
             .await
-            .map_err(|_| unavailable(format!("JWKS endpoint timed out after {timeout:?}")))?
+            .map_err(|_| unavailable(format!("timed out after {timeout:?}")))?
     }
 }
 
