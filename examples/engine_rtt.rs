@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use intervention_verify::aws;
 use intervention_verify::config::{Config, DynamoTimeouts};
-use intervention_verify::domain::{DecisionWrite, HistoryEntry};
+use intervention_verify::domain::{DecisionWrite, HistoryEntry, Status};
 use intervention_verify::store::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let request = store.decision_request(&DecisionWrite {
             intervention_id: id,
             organization_ids: vec![1],
-            new_status: 4,
+            new_status: Status::Validated,
             entry: HistoryEntry {
                 decision: 1,
                 decision_comment: "Bench decision".into(),

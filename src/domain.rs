@@ -3,16 +3,64 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Status codes of the lifecycle (docs/CONTRACT.md, "Lifecycle and the decision").
-// The lifecycle's whole vocabulary; the code names only the states it acts on.
-#[allow(dead_code)]
-pub mod status {
-    pub(crate) const PLANNED: i64 = 1;
-    pub(crate) const IN_PROGRESS: i64 = 2;
-    pub(crate) const TO_VERIFY: i64 = 3;
-    pub(crate) const VALIDATED: i64 = 4;
-    pub(crate) const REFUSED: i64 = 5;
-    pub(crate) const CANCELLED: i64 = 6;
+/// The lifecycle (docs/CONTRACT.md, "Lifecycle and the decision"), on the
+/// wire and in the table as its number. A number outside the lifecycle that
+/// the table may hold is kept as it is (`Other`), never mistaken for a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Planned,
+    InProgress,
+    ToVerify,
+    Validated,
+    Refused,
+    Cancelled,
+    Other(i64),
+}
+
+impl Status {
+    pub fn code(self) -> i64 {
+        match self {
+            Status::Planned => 1,
+            Status::InProgress => 2,
+            Status::ToVerify => 3,
+            Status::Validated => 4,
+            Status::Refused => 5,
+            Status::Cancelled => 6,
+            Status::Other(n) => n,
+        }
+    }
+}
+
+impl From<i64> for Status {
+    fn from(code: i64) -> Self {
+        match code {
+            1 => Status::Planned,
+            2 => Status::InProgress,
+            3 => Status::ToVerify,
+            4 => Status::Validated,
+            5 => Status::Refused,
+            6 => Status::Cancelled,
+            n => Status::Other(n),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        i64::deserialize(d).map(Status::from)
+    }
 }
 
 /// The client's verdict on a finished intervention.
@@ -32,10 +80,10 @@ impl Decision {
     }
 
     /// The status an intervention reaches when this decision is applied.
-    pub(crate) fn resulting_status(self) -> i64 {
+    pub(crate) fn resulting_status(self) -> Status {
         match self {
-            Decision::Accept => status::VALIDATED,
-            Decision::Reject => status::REFUSED,
+            Decision::Accept => Status::Validated,
+            Decision::Reject => Status::Refused,
         }
     }
 }
@@ -80,7 +128,7 @@ pub struct VerifyCommand {
 #[serde(rename_all = "camelCase")]
 pub struct Intervention {
     pub id: Option<i64>,
-    pub status: Option<i64>,
+    pub status: Option<Status>,
     #[serde(rename = "type")]
     pub kind: Option<i64>,
     pub description: Option<String>,
@@ -149,13 +197,13 @@ pub enum Refusal {
     /// Missing, or owned by an organisation the caller does not act for.
     NotFound,
     Archived {
-        status: Option<i64>,
+        status: Option<Status>,
     },
     AlreadyVerified {
-        status: i64,
+        status: Status,
     },
     NotAwaitingVerification {
-        status: Option<i64>,
+        status: Option<Status>,
     },
 }
 
@@ -186,7 +234,7 @@ pub struct DecisionWrite {
     pub intervention_id: i64,
     /// The write applies only to an intervention of one of these.
     pub organization_ids: Vec<i64>,
-    pub new_status: i64,
+    pub new_status: Status,
     pub entry: HistoryEntry,
 }
 
@@ -246,7 +294,7 @@ pub(crate) fn judge_refused_write(
         });
     }
     match current.status {
-        Some(s @ (status::VALIDATED | status::REFUSED)) => {
+        Some(s @ (Status::Validated | Status::Refused)) => {
             if is_replay(&current, caller, command) {
                 Verdict::Replay(Box::new(current))
             } else {
@@ -310,8 +358,8 @@ mod tests {
     fn decisions_map_to_codes_and_statuses() {
         assert_eq!(Decision::Accept.code(), 1);
         assert_eq!(Decision::Reject.code(), 2);
-        assert_eq!(Decision::Accept.resulting_status(), status::VALIDATED);
-        assert_eq!(Decision::Reject.resulting_status(), status::REFUSED);
+        assert_eq!(Decision::Accept.resulting_status(), Status::Validated);
+        assert_eq!(Decision::Reject.resulting_status(), Status::Refused);
     }
 
     #[test]
@@ -338,7 +386,7 @@ mod tests {
         .expect("a caller with organisations");
         assert_eq!(w.intervention_id, 10);
         assert_eq!(w.organization_ids, vec![1, 3]);
-        assert_eq!(w.new_status, 5);
+        assert_eq!(w.new_status, Status::Refused);
         assert_eq!(
             w.entry,
             HistoryEntry {
@@ -383,7 +431,7 @@ mod tests {
             assert_eq!(
                 v,
                 Verdict::Refused(Refusal::Archived {
-                    status: Some(status)
+                    status: Some(status.into())
                 })
             );
         }
@@ -404,7 +452,7 @@ mod tests {
             record(4),               // verified by nobody known
         ];
         for r in cases {
-            let status = r.status.unwrap_or_default();
+            let status = r.status.expect("a record with a status");
             assert_eq!(
                 judge_refused_write(Some(r), &caller(), &cmd),
                 Verdict::Refused(Refusal::AlreadyVerified { status })
@@ -425,9 +473,9 @@ mod tests {
     #[test]
     fn other_statuses_are_not_awaiting_verification() {
         for status in [
-            status::PLANNED,
-            status::IN_PROGRESS,
-            status::CANCELLED,
+            Status::Planned.code(),
+            Status::InProgress.code(),
+            Status::Cancelled.code(),
             0,
             99,
         ] {
@@ -439,7 +487,7 @@ mod tests {
             assert_eq!(
                 v,
                 Verdict::Refused(Refusal::NotAwaitingVerification {
-                    status: Some(status)
+                    status: Some(status.into())
                 })
             );
         }
@@ -457,7 +505,10 @@ mod tests {
         assert_eq!(Refusal::NotFound.code(), "intervention_not_found");
         assert_eq!(Refusal::Archived { status: None }.code(), "archived");
         assert_eq!(
-            Refusal::AlreadyVerified { status: 4 }.code(),
+            Refusal::AlreadyVerified {
+                status: Status::Validated
+            }
+            .code(),
             "already_verified"
         );
         assert_eq!(

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::domain::{DecisionWrite, Intervention, status};
+use crate::domain::{DecisionWrite, Intervention, Status};
 
 mod item;
 
@@ -209,8 +209,8 @@ pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, 
     let entry = serde_dynamo::to_attribute_value(&write.entry)
         .map_err(|e| StoreError::Internal(format!("history entry: {e}")))?;
     let mut values: HashMap<String, AttributeValue> = [
-        (":toVerify", num(status::TO_VERIFY)),
-        (":newStatus", num(write.new_status)),
+        (":toVerify", num(Status::ToVerify.code())),
+        (":newStatus", num(write.new_status.code())),
         (":user", num(write.entry.user_id)),
         (":now", AttributeValue::S(write.entry.at.clone())),
         (
@@ -362,7 +362,7 @@ mod tests {
         DecisionWrite {
             intervention_id: 9,
             organization_ids: orgs,
-            new_status: 4,
+            new_status: Status::Validated,
             entry: HistoryEntry {
                 decision: 1,
                 decision_comment: "ok".into(),

@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::auth::{AuthError, TokenKind};
-use crate::domain::{Intervention, Refusal, VERIFY_SCOPE, status};
+use crate::domain::{Intervention, Refusal, Status, VERIFY_SCOPE};
 use crate::edge::request::MAX_BODY_BYTES;
 use crate::error::{ApiError, FieldError};
 use crate::store::StoreError;
@@ -53,7 +53,7 @@ const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 /// Error → status, code, detail and header: the one table.
 pub(crate) fn describe(err: &ApiError) -> Answer {
     use StatusCode as S;
-    let status_text = |s: Option<i64>| s.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+    let status_text = |s: Option<Status>| s.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
     let www = |v| Some((header::WWW_AUTHENTICATE, v));
     match err {
         ApiError::MethodNotAllowed => answer(
@@ -140,7 +140,7 @@ pub(crate) fn describe(err: &ApiError) -> Answer {
             format!(
                 "The intervention is not awaiting verification (status {}; expected {}).",
                 status_text(*status),
-                status::TO_VERIFY
+                Status::ToVerify
             ),
             None,
         ),

@@ -14,7 +14,7 @@ use lambda_http::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::domain::Intervention;
+use crate::domain::{Intervention, Status};
 use crate::store::{NotificationOutcome, StoreError, WriteOutcome};
 
 const USER: i64 = 42;
@@ -111,7 +111,7 @@ async fn accept_applies_and_answers_the_record() {
     let writes = app.store.writes.borrow();
     assert_eq!(writes.len(), 1);
     assert_eq!(writes[0].intervention_id, 17);
-    assert_eq!(writes[0].new_status, 4);
+    assert_eq!(writes[0].new_status, Status::Validated);
     assert_eq!(writes[0].organization_ids, vec![1, 2]);
     assert_eq!(writes[0].entry.user_id, USER);
     assert_eq!(writes[0].entry.session_id, format!("session-{USER}"));
@@ -387,7 +387,7 @@ async fn base64_bodies_are_decoded_and_bad_base64_is_a_400() {
     let app1 = app(StubStore::answering(Ok(WriteOutcome::Applied(record(5)))));
     let (status, _, _) = call(&app1, valid().base64_body(plain.as_bytes())).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app1.store.writes.borrow()[0].new_status, 5);
+    assert_eq!(app1.store.writes.borrow()[0].new_status, Status::Refused);
 
     let app2 = app(StubStore::untouchable());
     let (status, _, body) = call(&app2, valid().corrupt_base64_body()).await;

@@ -41,7 +41,7 @@ pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
 pub fn record(id: i64, status: i64, organization_id: i64) -> Intervention {
     Intervention {
         id: Some(id),
-        status: Some(status),
+        status: Some(status.into()),
         organization_id: Some(organization_id),
         ..Intervention::default()
     }
