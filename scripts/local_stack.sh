@@ -1,4 +1,4 @@
-# Sourced (not run) by dev.sh, schemathesis.sh, browser_test.sh and smoke's
+# Sourced (not run) by dev.sh, schemathesis.sh, live_checks.sh and test_artifact.sh
 # local run: the production paths on loopback. It
 #   - starts the local engine (moto: DynamoDB and Secrets Manager) on
 #     $ENGINE_PORT (0: a free port) and seeds dev/seed.json,

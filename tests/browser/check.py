@@ -2,7 +2,7 @@
 """The browser test: headless Chromium (Debian's package) loads app.html from
 two allowed loopback origins and one disallowed one, and the page runs the web
 app's flow with fetch() against the function under `cargo lambda watch
---disable-cors` (started by scripts/browser_test.sh, which also chose the
+--disable-cors` (started by scripts/live_checks.sh, which also chose the
 ports and set ALLOWED_ORIGINS to the first two origins).
 
 What must hold, from each allowed origin: the preflight passes and the PATCH
