@@ -1,5 +1,5 @@
 # Sourced (not run) by dev.sh, schemathesis.sh, live_checks.sh and test_artifact.sh
-# local run: the production paths on loopback. It
+# the production paths on loopback. It
 #   - starts the local engine (moto: DynamoDB and Secrets Manager) on
 #     $ENGINE_PORT (0: a free port) and seeds dev/seed.json,
 #   - stores the session secret of dev/local.env in the engine's Secrets
