@@ -5,6 +5,34 @@ use crate::auth::AuthError;
 use crate::domain::Refusal;
 use crate::store::StoreError;
 
+/// Why the function cannot start, naming the setting: the one start-up
+/// error, whether the environment is wrong or what it points at is.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{name} is malformed: {problem}")]
+    Malformed { name: &'static str, problem: String },
+    #[error("{0} and {1} are both set; set one")]
+    Conflict(&'static str, &'static str),
+    /// The setting is well formed but what it names cannot serve: a secret
+    /// that does not exist or is too short, a pinned JWKS without a key.
+    #[error("{name}: {problem}")]
+    Unusable { name: &'static str, problem: String },
+}
+
+impl ConfigError {
+    /// The variable it names (the first of a conflicting pair).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConfigError::Missing(name)
+            | ConfigError::Conflict(name, _)
+            | ConfigError::Malformed { name, .. }
+            | ConfigError::Unusable { name, .. } => name,
+        }
+    }
+}
+
 /// One offending input, named by a JSON pointer (docs/CONTRACT.md, "Request rules")
 /// (`#/decisionComment`, `#/interventionId`, `#` for the whole body).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -13,9 +13,9 @@ use super::memory::{KeyVersion, Source};
 use super::secret::Secret;
 use super::token::check_header;
 use super::{
-    AuthError, AuthSettings, KeyClients, KeyConfigError, LEEWAY_SECS, Reason, TokenKind,
-    config_error, jwt_reason,
+    AuthError, AuthSettings, KeyClients, LEEWAY_SECS, Reason, TokenKind, config_error, jwt_reason,
 };
+use crate::error::ConfigError;
 use crate::keys::{self, Cached, FetchError, Fetched};
 
 const JWKS_NAME: &str = "ACCESS_TOKEN_JWKS";
@@ -94,7 +94,7 @@ async fn fetch_jwks(
     let doc = std::str::from_utf8(&body)
         .map_err(|_| FetchError::Unavailable("JWKS is not UTF-8".into()))?;
     let keys = jwks::parse(doc, JWKS_URL_NAME, Strictness::SkipBadKeys)
-        .map_err(|e| FetchError::Unavailable(e.problem))?;
+        .map_err(|e| FetchError::Unavailable(e.to_string()))?;
     Ok(Fetched {
         value: rules.keys(keys),
         ttl,
@@ -102,7 +102,7 @@ async fn fetch_jwks(
 }
 
 impl Issuer {
-    async fn start(url: &str, rules: &Rules, clients: &KeyClients) -> Result<Self, KeyConfigError> {
+    async fn start(url: &str, rules: &Rules, clients: &KeyClients) -> Result<Self, ConfigError> {
         let url: hyper::Uri = url
             .parse()
             .map_err(|_| config_error(JWKS_URL_NAME, "not a URL"))?;
@@ -151,7 +151,7 @@ impl AccessKeys {
     pub(crate) async fn start(
         settings: &AuthSettings,
         clients: &KeyClients,
-    ) -> Result<Self, KeyConfigError> {
+    ) -> Result<Self, ConfigError> {
         let rules = Rules {
             issuer: settings.issuer.clone(),
             audiences: settings.audiences.clone(),

@@ -6,7 +6,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, P
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
-use super::{KeyConfigError, config_error};
+use super::config_error;
+use crate::error::ConfigError;
 
 /// How a JWKS document's bad keys are treated: a pinned document is the
 /// operator's and stops start-up; a fetched one is the issuer's, and its
@@ -41,7 +42,7 @@ pub(crate) fn parse(
     doc: &str,
     name: &'static str,
     strictness: Strictness,
-) -> Result<Vec<JwksKey>, KeyConfigError> {
+) -> Result<Vec<JwksKey>, ConfigError> {
     #[derive(Deserialize)]
     struct Doc {
         keys: Vec<serde_json::Value>,

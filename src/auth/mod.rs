@@ -20,6 +20,7 @@ pub use claims::{ClaimNames, MAX_ORGANIZATIONS, ScopeClaims};
 pub use secret::{MIN_SECRET_BYTES, SecretSource};
 
 use crate::domain::Caller;
+use crate::error::ConfigError;
 use crate::keys;
 use access::AccessKeys;
 use memory::{KeyVersion, VerifiedTokens};
@@ -154,15 +155,8 @@ pub struct KeyClients {
     pub clock: keys::Clock,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{name}: {problem}")]
-pub struct KeyConfigError {
-    pub name: &'static str,
-    pub problem: String,
-}
-
-fn config_error(name: &'static str, problem: impl Into<String>) -> KeyConfigError {
-    KeyConfigError {
+fn config_error(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Unusable {
         name,
         problem: problem.into(),
     }
@@ -180,7 +174,7 @@ impl Verifier {
     /// Keys given as values only (tests, the bench): no remote source, so
     /// nothing waits and one poll completes the start.
     #[cfg(any(test, feature = "testing"))]
-    pub(crate) fn new(settings: &AuthSettings) -> Result<Self, KeyConfigError> {
+    pub(crate) fn new(settings: &AuthSettings) -> Result<Self, ConfigError> {
         let clients = KeyClients::default();
         let start = std::pin::pin!(Self::start(settings, &clients));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -196,10 +190,7 @@ impl Verifier {
     /// Reads every key source, concurrently. A wrong setting stops start-up;
     /// an unreachable source does not (its tokens answer 503 until it is
     /// reached).
-    pub async fn start(
-        settings: &AuthSettings,
-        clients: &KeyClients,
-    ) -> Result<Self, KeyConfigError> {
+    pub async fn start(settings: &AuthSettings, clients: &KeyClients) -> Result<Self, ConfigError> {
         let session = Secret::start(
             &settings.session_secret,
             "SESSION_TOKEN_SECRET",

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, Validation, decode};
 
-use super::{AuthError, KeyClients, KeyConfigError, TokenKind, config_error, jwt_reason};
+use super::{AuthError, KeyClients, TokenKind, config_error, jwt_reason};
+use crate::error::ConfigError;
 use crate::keys::{self, Cached, FetchError, Fetched};
 
 /// HS256 secrets shorter than this are refused (RFC 7518 §3.2: a key at
@@ -73,7 +74,7 @@ impl Secret {
         value_name: &'static str,
         id_name: &'static str,
         clients: &KeyClients,
-    ) -> Result<Self, KeyConfigError> {
+    ) -> Result<Self, ConfigError> {
         match source {
             SecretSource::Value(v) if v.len() < MIN_SECRET_BYTES => Err(config_error(
                 value_name,

@@ -339,7 +339,7 @@ fn jwks_configuration_errors_name_the_variable() {
     let with_jwks = |doc: &str| {
         let mut s = settings();
         s.access_jwks = Some(doc.to_owned());
-        Verifier::new(&s).err().map(|e| e.name)
+        Verifier::new(&s).err().map(|e| e.name())
     };
     assert_eq!(with_jwks("not json"), Some("ACCESS_TOKEN_JWKS"));
     assert_eq!(with_jwks(r#"{"nokeys": []}"#), Some("ACCESS_TOKEN_JWKS"));
@@ -358,7 +358,7 @@ fn jwks_configuration_errors_name_the_variable() {
     let mut s = settings();
     s.session_secret = SecretSource::Value(String::new());
     assert_eq!(
-        Verifier::new(&s).err().map(|e| e.name),
+        Verifier::new(&s).err().map(|e| e.name()),
         Some("SESSION_TOKEN_SECRET")
     );
 }

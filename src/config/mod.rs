@@ -46,15 +46,7 @@ pub(crate) const AWS_VARIABLES: &[&str] = &[
     "SSL_CERT_FILE",
 ];
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{0} is required but not set")]
-    Missing(&'static str),
-    #[error("{name} is malformed: {problem}")]
-    Malformed { name: &'static str, problem: String },
-    #[error("{0} and {1} are both set; set one")]
-    Conflict(&'static str, &'static str),
-}
+pub use crate::error::ConfigError;
 
 /// Time limits for DynamoDB calls; the operation limit must stay below the
 /// function's own timeout so a slow engine gets a 503, not a Lambda timeout.

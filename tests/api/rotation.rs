@@ -369,19 +369,19 @@ async fn wrong_or_short_secrets_stop_start_up_naming_the_setting() {
     let err = Verifier::start(&session_from("rotation/no-such-secret"), &c)
         .await
         .err();
-    assert_eq!(err.map(|e| e.name), Some("SESSION_TOKEN_SECRET_ID"));
+    assert_eq!(err.map(|e| e.name()), Some("SESSION_TOKEN_SECRET_ID"));
 
     let mut settings = session_from(&create_secret(&secret_version(1)).await);
     settings.access_secret = Some(SecretSource::SecretsManager("rotation/missing".into()));
     let err = Verifier::start(&settings, &c).await.err();
-    assert_eq!(err.map(|e| e.name), Some("ACCESS_TOKEN_SECRET_ID"));
+    assert_eq!(err.map(|e| e.name()), Some("ACCESS_TOKEN_SECRET_ID"));
 
     let short = "short-secret-value";
     let err = Verifier::start(&session_from(&create_secret(short).await), &c)
         .await
         .err();
     let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
-    assert_eq!(err.map(|e| e.name), Some("SESSION_TOKEN_SECRET_ID"));
+    assert_eq!(err.map(|e| e.name()), Some("SESSION_TOKEN_SECRET_ID"));
     assert!(text.contains("32 bytes") && !text.contains(short), "{text}");
 }
 
