@@ -15,11 +15,12 @@ use super::token::check_header;
 use super::{
     AuthError, AuthSettings, KeyClients, LEEWAY_SECS, Reason, TokenKind, config_error, jwt_reason,
 };
+use crate::config::vars;
 use crate::error::ConfigError;
 use crate::keys::{self, Cached, FetchError, Fetched};
 
-const JWKS_NAME: &str = "ACCESS_TOKEN_JWKS";
-const JWKS_URL_NAME: &str = "ACCESS_TOKEN_JWKS_URL";
+const JWKS_NAME: &str = vars::ACCESS_TOKEN_JWKS;
+const JWKS_URL_NAME: &str = vars::ACCESS_TOKEN_JWKS_URL;
 
 /// A key the access token may be verified with, and the rules that go with it.
 struct Key {
@@ -164,11 +165,14 @@ impl AccessKeys {
         };
         let secret = async {
             match &settings.access_secret {
-                Some(s) => {
-                    Secret::start(s, "ACCESS_TOKEN_SECRET", "ACCESS_TOKEN_SECRET_ID", clients)
-                        .await
-                        .map(Some)
-                }
+                Some(s) => Secret::start(
+                    s,
+                    vars::ACCESS_TOKEN_SECRET,
+                    vars::ACCESS_TOKEN_SECRET_ID,
+                    clients,
+                )
+                .await
+                .map(Some),
                 None => Ok(None),
             }
         };

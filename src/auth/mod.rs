@@ -19,6 +19,7 @@ use jsonwebtoken::{Algorithm, Validation};
 pub use claims::{ClaimNames, MAX_ORGANIZATIONS, ScopeClaims};
 pub use secret::{MIN_SECRET_BYTES, SecretSource};
 
+use crate::config::vars;
 use crate::domain::Caller;
 use crate::error::ConfigError;
 use crate::keys;
@@ -193,8 +194,8 @@ impl Verifier {
     pub async fn start(settings: &AuthSettings, clients: &KeyClients) -> Result<Self, ConfigError> {
         let session = Secret::start(
             &settings.session_secret,
-            "SESSION_TOKEN_SECRET",
-            "SESSION_TOKEN_SECRET_ID",
+            vars::SESSION_TOKEN_SECRET,
+            vars::SESSION_TOKEN_SECRET_ID,
             clients,
         );
         let (access, session) = tokio::join!(AccessKeys::start(settings, clients), session);

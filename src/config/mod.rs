@@ -6,44 +6,46 @@ use std::time::Duration;
 use crate::auth::{AuthSettings, ClaimNames, MIN_SECRET_BYTES, ScopeClaims, SecretSource};
 
 mod origins;
+pub(crate) mod vars;
 
 pub use origins::AllowedOrigins;
 use origins::parse_origins;
 
 /// Variables without which the function does not start.
-pub const REQUIRED_VARIABLES: &[&str] = &["INTERVENTIONS_TABLE", "NOTIFICATIONS_TABLE"];
+pub const REQUIRED_VARIABLES: &[&str] = &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
 /// Exactly one of these: the session secret's value (local runs, tests) or
 /// its Secrets Manager id (production).
-pub const SESSION_SECRET_VARIABLES: &[&str] = &["SESSION_TOKEN_SECRET", "SESSION_TOKEN_SECRET_ID"];
+pub const SESSION_SECRET_VARIABLES: &[&str] =
+    &[vars::SESSION_TOKEN_SECRET, vars::SESSION_TOKEN_SECRET_ID];
 /// At least one of these (and at most one of the two HS256 forms).
 pub const ACCESS_KEY_VARIABLES: &[&str] = &[
-    "ACCESS_TOKEN_JWKS",
-    "ACCESS_TOKEN_JWKS_URL",
-    "ACCESS_TOKEN_SECRET",
-    "ACCESS_TOKEN_SECRET_ID",
+    vars::ACCESS_TOKEN_JWKS,
+    vars::ACCESS_TOKEN_JWKS_URL,
+    vars::ACCESS_TOKEN_SECRET,
+    vars::ACCESS_TOKEN_SECRET_ID,
 ];
 /// Read when set.
 pub const OPTIONAL_VARIABLES: &[&str] = &[
-    "ACCESS_TOKEN_ISSUER",
-    "ACCESS_TOKEN_AUDIENCE",
-    "ACCESS_TOKEN_CLIENT_IDS",
-    "ACCESS_TOKEN_USER_ID_CLAIM",
-    "ACCESS_TOKEN_ORGANIZATIONS_CLAIM",
-    "ACCESS_TOKEN_SCOPE_CLAIM",
-    "ALLOWED_ORIGINS",
-    "DYNAMODB_TIMEOUT_MS",
+    vars::ACCESS_TOKEN_ISSUER,
+    vars::ACCESS_TOKEN_AUDIENCE,
+    vars::ACCESS_TOKEN_CLIENT_IDS,
+    vars::ACCESS_TOKEN_USER_ID_CLAIM,
+    vars::ACCESS_TOKEN_ORGANIZATIONS_CLAIM,
+    vars::ACCESS_TOKEN_SCOPE_CLAIM,
+    vars::ALLOWED_ORIGINS,
+    vars::DYNAMODB_TIMEOUT_MS,
 ];
 
 /// Standard AWS variables the function reads: the region (Lambda sets it),
 /// a local engine's endpoint, extra TLS roots.
 #[cfg(test)]
 pub(crate) const AWS_VARIABLES: &[&str] = &[
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL_DYNAMODB",
-    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    "AWS_ENDPOINT_URL",
-    "SSL_CERT_FILE",
+    vars::AWS_REGION,
+    vars::AWS_DEFAULT_REGION,
+    vars::AWS_ENDPOINT_URL_DYNAMODB,
+    vars::AWS_ENDPOINT_URL_SECRETS_MANAGER,
+    vars::AWS_ENDPOINT_URL,
+    vars::SSL_CERT_FILE,
 ];
 
 pub use crate::error::ConfigError;
@@ -117,12 +119,13 @@ impl Config {
             (None, Some(id)) => Ok(Some(SecretSource::SecretsManager(id))),
             (None, None) => Ok(None),
         };
-        let session_secret = secret("SESSION_TOKEN_SECRET", "SESSION_TOKEN_SECRET_ID")?.ok_or(
-            ConfigError::Missing("SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID"),
-        )?;
-        let access_secret = secret("ACCESS_TOKEN_SECRET", "ACCESS_TOKEN_SECRET_ID")?;
-        let access_jwks = optional("ACCESS_TOKEN_JWKS");
-        let access_jwks_url = optional("ACCESS_TOKEN_JWKS_URL")
+        let session_secret = secret(vars::SESSION_TOKEN_SECRET, vars::SESSION_TOKEN_SECRET_ID)?
+            .ok_or(ConfigError::Missing(
+                "SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID",
+            ))?;
+        let access_secret = secret(vars::ACCESS_TOKEN_SECRET, vars::ACCESS_TOKEN_SECRET_ID)?;
+        let access_jwks = optional(vars::ACCESS_TOKEN_JWKS);
+        let access_jwks_url = optional(vars::ACCESS_TOKEN_JWKS_URL)
             .map(|url| check_jwks_url(&url).map(|()| url))
             .transpose()?;
         if access_jwks.is_none() && access_jwks_url.is_none() && access_secret.is_none() {
@@ -131,14 +134,14 @@ impl Config {
             ));
         }
         let mut dynamo = DynamoTimeouts::default();
-        if let Some(ms) = optional("DYNAMODB_TIMEOUT_MS") {
-            dynamo.operation = Duration::from_millis(parse_millis("DYNAMODB_TIMEOUT_MS", &ms)?);
+        if let Some(ms) = optional(vars::DYNAMODB_TIMEOUT_MS) {
+            dynamo.operation = Duration::from_millis(parse_millis(vars::DYNAMODB_TIMEOUT_MS, &ms)?);
             dynamo.attempt = dynamo.attempt.min(dynamo.operation);
             dynamo.connect = dynamo.connect.min(dynamo.operation);
         }
         // Both names are read, the first set wins.
-        let region = optional("AWS_REGION").or(optional("AWS_DEFAULT_REGION"));
-        let generic_endpoint = optional("AWS_ENDPOINT_URL");
+        let region = optional(vars::AWS_REGION).or(optional(vars::AWS_DEFAULT_REGION));
+        let generic_endpoint = optional(vars::AWS_ENDPOINT_URL);
         let endpoint = |name: &'static str| -> Result<Option<String>, ConfigError> {
             let url = optional(name).or(generic_endpoint.clone());
             match url {
@@ -152,29 +155,32 @@ impl Config {
             }
         };
         let aws = AwsSettings {
-            region: region.ok_or(ConfigError::Missing("AWS_REGION"))?,
-            dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
-            secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER")?,
-            ssl_cert_file: optional("SSL_CERT_FILE").map(std::path::PathBuf::from),
+            region: region.ok_or(ConfigError::Missing(vars::AWS_REGION))?,
+            dynamodb_endpoint: endpoint(vars::AWS_ENDPOINT_URL_DYNAMODB)?,
+            secrets_endpoint: endpoint(vars::AWS_ENDPOINT_URL_SECRETS_MANAGER)?,
+            ssl_cert_file: optional(vars::SSL_CERT_FILE).map(std::path::PathBuf::from),
         };
         Ok(Self {
             aws,
-            interventions_table: required("INTERVENTIONS_TABLE")?,
-            notifications_table: required("NOTIFICATIONS_TABLE")?,
+            interventions_table: required(vars::INTERVENTIONS_TABLE)?,
+            notifications_table: required(vars::NOTIFICATIONS_TABLE)?,
             auth: AuthSettings {
                 access_jwks,
                 access_jwks_url,
                 access_secret,
                 session_secret,
-                issuer: optional("ACCESS_TOKEN_ISSUER"),
-                audiences: list("ACCESS_TOKEN_AUDIENCE", optional("ACCESS_TOKEN_AUDIENCE"))?,
+                issuer: optional(vars::ACCESS_TOKEN_ISSUER),
+                audiences: list(
+                    vars::ACCESS_TOKEN_AUDIENCE,
+                    optional(vars::ACCESS_TOKEN_AUDIENCE),
+                )?,
                 client_ids: list(
-                    "ACCESS_TOKEN_CLIENT_IDS",
-                    optional("ACCESS_TOKEN_CLIENT_IDS"),
+                    vars::ACCESS_TOKEN_CLIENT_IDS,
+                    optional(vars::ACCESS_TOKEN_CLIENT_IDS),
                 )?,
                 claims: claim_names(&optional)?,
             },
-            allowed_origins: optional("ALLOWED_ORIGINS")
+            allowed_origins: optional(vars::ALLOWED_ORIGINS)
                 .map(|v| parse_origins(&v))
                 .transpose()?
                 .unwrap_or_default(),
@@ -228,14 +234,15 @@ fn claim_names(
     };
     let defaults = ClaimNames::default();
     let names = ClaimNames {
-        user_id: name("ACCESS_TOKEN_USER_ID_CLAIM")?.unwrap_or(defaults.user_id),
-        organizations: name("ACCESS_TOKEN_ORGANIZATIONS_CLAIM")?.unwrap_or(defaults.organizations),
-        scopes: name("ACCESS_TOKEN_SCOPE_CLAIM")?.map_or(defaults.scopes, ScopeClaims::Named),
+        user_id: name(vars::ACCESS_TOKEN_USER_ID_CLAIM)?.unwrap_or(defaults.user_id),
+        organizations: name(vars::ACCESS_TOKEN_ORGANIZATIONS_CLAIM)?
+            .unwrap_or(defaults.organizations),
+        scopes: name(vars::ACCESS_TOKEN_SCOPE_CLAIM)?.map_or(defaults.scopes, ScopeClaims::Named),
     };
     if names.user_id == names.organizations {
         return Err(ConfigError::Conflict(
-            "ACCESS_TOKEN_USER_ID_CLAIM",
-            "ACCESS_TOKEN_ORGANIZATIONS_CLAIM",
+            vars::ACCESS_TOKEN_USER_ID_CLAIM,
+            vars::ACCESS_TOKEN_ORGANIZATIONS_CLAIM,
         ));
     }
     Ok(names)
@@ -244,7 +251,7 @@ fn claim_names(
 /// The issuer's JWKS endpoint: `https`, or `http` to a loopback host only
 /// (a local issuer); anything else would let the network choose our keys.
 fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
-    const NAME: &str = "ACCESS_TOKEN_JWKS_URL";
+    const NAME: &str = vars::ACCESS_TOKEN_JWKS_URL;
     let bad = |problem: &str| ConfigError::Malformed {
         name: NAME,
         problem: problem.to_owned(),

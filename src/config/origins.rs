@@ -43,7 +43,7 @@ pub(super) fn parse_origins(v: &str) -> Result<AllowedOrigins, ConfigError> {
         .into_iter()
         .map(|item| {
             serialised_origin(item).ok_or_else(|| ConfigError::Malformed {
-                name: "ALLOWED_ORIGINS",
+                name: super::vars::ALLOWED_ORIGINS,
                 problem: format!(
                     "{item:?} is not an origin like https://app.example.com (scheme, host, optional port; no path, no trailing slash), or a lone *"
                 ),
