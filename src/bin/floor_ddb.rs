@@ -9,7 +9,6 @@
 //! AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN when set),
 //! INTERVENTIONS_TABLE, SSL_CERT_FILE (the bench's local CA).
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_lc_rs::{digest, hmac};
@@ -38,27 +37,11 @@ fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
 }
 
+/// The function's own HTTPS connector (the one its JWKS client uses).
 fn https(ssl_cert_file: Option<String>) -> Result<Https, Error> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ssl_cert_file {
-        for cert in CertificateDer::pem_file_iter(path)? {
-            roots.add(cert?)?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .build();
+    let connector = intervention_verify::keys::https_connector(
+        ssl_cert_file.as_deref().map(std::path::Path::new),
+    )?;
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

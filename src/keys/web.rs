@@ -12,9 +12,39 @@ use hyper_util::rt::TokioExecutor;
 
 use super::{FetchError, JWKS_DEFAULT_TTL, JWKS_MAX_TTL, JWKS_MIN_TTL};
 
-/// HTTPS GETs (the issuer's JWKS): hyper and rustls (aws-lc), the crates the
-/// SDK's client is made of, trusting the public web PKI roots compiled into
-/// the binary plus `SSL_CERT_FILE`; the system store is never read.
+/// The HTTPS connector of every client outside the SDK: rustls on aws-lc,
+/// HTTP/1.1, trusting the public web PKI roots compiled into the binary plus
+/// `SSL_CERT_FILE`; the system store is never read.
+pub fn https_connector(
+    ssl_cert_file: Option<&Path>,
+) -> Result<hyper_rustls::HttpsConnector<HttpConnector>, std::io::Error> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ssl_cert_file {
+        for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
+            roots
+                .add(cert.map_err(std::io::Error::other)?)
+                .map_err(std::io::Error::other)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
+
+/// HTTPS GETs (the issuer's JWKS) on [`https_connector`]: hyper and rustls,
+/// the crates the SDK's client is made of.
 #[derive(Clone)]
 pub struct WebClient {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
@@ -22,29 +52,7 @@ pub struct WebClient {
 
 impl WebClient {
     pub fn new(ssl_cert_file: Option<&Path>) -> Result<Self, std::io::Error> {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        if let Some(path) = ssl_cert_file {
-            for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
-                roots
-                    .add(cert.map_err(std::io::Error::other)?)
-                    .map_err(std::io::Error::other)?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(std::io::Error::other)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = https_connector(ssl_cert_file)?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
         })
