@@ -54,9 +54,12 @@ impl StubStore {
         s
     }
 
-    /// Builds the update and maps `item`, once per call to [`Self::set_item`].
-    pub fn returning_items() -> Self {
-        Self::default()
+    /// Builds the update and maps `item` (what `ALL_NEW` returns) for the
+    /// next decision; [`Self::set_item`] arms the one after.
+    pub fn returning(item: HashMap<String, AttributeValue>) -> Self {
+        let s = Self::default();
+        s.set_item(item);
+        s
     }
 
     pub fn set_item(&self, item: HashMap<String, AttributeValue>) {
@@ -74,8 +77,9 @@ impl StubStore {
 
 impl InterventionStore for StubStore {
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
+        self.writes.borrow_mut().push(write.clone());
         let answer = std::mem::take(&mut *self.answer.borrow_mut());
-        let result = match answer {
+        match answer {
             Answer::Nothing => Err(StoreError::Internal("no answer scripted".into())),
             Answer::Once(r) => *r,
             Answer::Accept => {
@@ -88,11 +92,9 @@ impl InterventionStore for StubStore {
             }
             Answer::Item(item) => {
                 std::hint::black_box(decision_expression(write)?);
-                return read_item(item).map(WriteOutcome::Applied);
+                read_item(item).map(WriteOutcome::Applied)
             }
-        };
-        self.writes.borrow_mut().push(write.clone());
-        result
+        }
     }
 
     async fn mark_notification_read(
