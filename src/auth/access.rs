@@ -165,14 +165,9 @@ impl AccessKeys {
         };
         let secret = async {
             match &settings.access_secret {
-                Some(s) => Secret::start(
-                    s,
-                    vars::ACCESS_TOKEN_SECRET,
-                    vars::ACCESS_TOKEN_SECRET_ID,
-                    clients,
-                )
-                .await
-                .map(Some),
+                Some(s) => Secret::start(s, vars::ACCESS_TOKEN_SECRET_ID, clients)
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         };

@@ -17,7 +17,7 @@ mod token;
 use jsonwebtoken::{Algorithm, Validation};
 
 pub use claims::{ClaimNames, MAX_ORGANIZATIONS, ScopeClaims};
-pub use secret::{MIN_SECRET_BYTES, SecretSource};
+pub use secret::{Hs256Secret, MIN_SECRET_BYTES, SecretSource, ShortSecret};
 
 use crate::config::vars;
 use crate::domain::Caller;
@@ -131,7 +131,7 @@ impl AuthError {
 }
 
 /// Key sources and claim rules, from the environment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuthSettings {
     /// Pinned JWKS document: always applies, wins over fetched keys.
     pub access_jwks: Option<String>,
@@ -146,6 +146,23 @@ pub struct AuthSettings {
     /// `client_id`, else `azp`, else `cid` must be one of these (none: any).
     pub client_ids: Vec<String>,
     pub claims: ClaimNames,
+}
+
+impl AuthSettings {
+    /// The session secret, and nothing else: no access key source yet,
+    /// no issuer, audience or client checks, the default claim names.
+    pub fn new(session_secret: SecretSource) -> Self {
+        Self {
+            access_jwks: None,
+            access_jwks_url: None,
+            access_secret: None,
+            session_secret,
+            issuer: None,
+            audiences: Vec::new(),
+            client_ids: Vec::new(),
+            claims: ClaimNames::default(),
+        }
+    }
 }
 
 /// What the verifier needs to reach keys that live elsewhere.
@@ -194,7 +211,6 @@ impl Verifier {
     pub async fn start(settings: &AuthSettings, clients: &KeyClients) -> Result<Self, ConfigError> {
         let session = Secret::start(
             &settings.session_secret,
-            vars::SESSION_TOKEN_SECRET,
             vars::SESSION_TOKEN_SECRET_ID,
             clients,
         );

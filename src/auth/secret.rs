@@ -14,30 +14,45 @@ use crate::keys::{self, Cached, FetchError, Fetched};
 /// least as long as the hash output).
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Where an HS256 secret comes from.
+/// An HS256 secret of at least [`MIN_SECRET_BYTES`]: the only form in which
+/// one reaches the verifier, so a short secret cannot be handed to it. Its
+/// bytes never print.
 #[derive(Clone, PartialEq, Eq)]
+pub struct Hs256Secret(Box<[u8]>);
+
+/// A candidate secret shorter than [`MIN_SECRET_BYTES`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an HS256 secret needs at least {MIN_SECRET_BYTES} bytes")]
+pub struct ShortSecret;
+
+impl Hs256Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, ShortSecret> {
+        let bytes = bytes.into();
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(ShortSecret);
+        }
+        Ok(Self(bytes.into_boxed_slice()))
+    }
+
+    fn key(&self) -> DecodingKey {
+        DecodingKey::from_secret(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Hs256Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hs256Secret(<redacted>)")
+    }
+}
+
+/// Where an HS256 secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
     /// The value itself (local runs and tests).
-    Value(String),
+    Value(Hs256Secret),
     /// A Secrets Manager secret name or ARN (production): read at start-up
     /// and again when it rotates.
     SecretsManager(String),
-}
-
-impl Default for SecretSource {
-    fn default() -> Self {
-        SecretSource::Value(String::new())
-    }
-}
-
-/// Never prints a secret value.
-impl std::fmt::Debug for SecretSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
-            SecretSource::SecretsManager(id) => f.debug_tuple("SecretsManager").field(id).finish(),
-        }
-    }
 }
 
 /// An HS256 secret's versions, current first.
@@ -56,12 +71,9 @@ async fn fetch(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
 ) -> Result<Fetched<Versions>, FetchError> {
-    let versions = keys::read_secret_versions(client, id, MIN_SECRET_BYTES).await?;
+    let versions = keys::read_secret_versions(client, id, Hs256Secret::new).await?;
     Ok(Fetched {
-        value: versions
-            .iter()
-            .map(|v| DecodingKey::from_secret(v))
-            .collect(),
+        value: versions.iter().map(Hs256Secret::key).collect(),
         ttl: keys::SECRET_TTL,
     })
 }
@@ -71,18 +83,11 @@ impl Secret {
     /// a wrong id or a denied read stops start-up naming `id_name`.
     pub(crate) async fn start(
         source: &SecretSource,
-        value_name: &'static str,
         id_name: &'static str,
         clients: &KeyClients,
     ) -> Result<Self, ConfigError> {
         match source {
-            SecretSource::Value(v) if v.len() < MIN_SECRET_BYTES => Err(config_error(
-                value_name,
-                format!("an HS256 secret needs at least {MIN_SECRET_BYTES} bytes"),
-            )),
-            SecretSource::Value(v) => Ok(Secret::Fixed(Arc::new(vec![DecodingKey::from_secret(
-                v.as_bytes(),
-            )]))),
+            SecretSource::Value(v) => Ok(Secret::Fixed(Arc::new(vec![v.key()]))),
             SecretSource::SecretsManager(id) => {
                 let client = clients
                     .secrets

@@ -355,12 +355,14 @@ fn jwks_configuration_errors_name_the_variable() {
     s.access_jwks =
         Some(r#"{"keys":[{"kty":"EC","kid":"p521","crv":"P-521","x":"AQAB","y":"AQAB"},{"kty":"RSA","kid":"r","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"}]}"#.into());
     assert!(Verifier::new(&s).is_err());
-    let mut s = settings();
-    s.session_secret = SecretSource::Value(String::new());
+    // A short HS256 secret cannot reach the verifier at all: the type refuses
+    // it (the setting that held it is named by the configuration).
     assert_eq!(
-        Verifier::new(&s).err().map(|e| e.name()),
-        Some("SESSION_TOKEN_SECRET")
+        crate::auth::Hs256Secret::new("").err(),
+        Some(crate::auth::ShortSecret)
     );
+    assert!(crate::auth::Hs256Secret::new(vec![b'k'; MIN_SECRET_BYTES - 1]).is_err());
+    assert!(crate::auth::Hs256Secret::new(vec![b'k'; MIN_SECRET_BYTES]).is_ok());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::auth::{AuthSettings, ClaimNames, MIN_SECRET_BYTES, ScopeClaims, SecretSource};
+use crate::auth::{AuthSettings, ClaimNames, Hs256Secret, ScopeClaims, SecretSource};
 
 mod origins;
 pub(crate) mod vars;
@@ -111,11 +111,12 @@ impl Config {
             optional(id_name),
         ) {
             (Some(_), Some(_)) => Err(ConfigError::Conflict(value_name, id_name)),
-            (Some(v), None) if v.len() < MIN_SECRET_BYTES => Err(ConfigError::Malformed {
-                name: value_name,
-                problem: format!("an HS256 secret needs at least {MIN_SECRET_BYTES} bytes"),
-            }),
-            (Some(v), None) => Ok(Some(SecretSource::Value(v))),
+            (Some(v), None) => Hs256Secret::new(v)
+                .map(|s| Some(SecretSource::Value(s)))
+                .map_err(|e| ConfigError::Malformed {
+                    name: value_name,
+                    problem: e.to_string(),
+                }),
             (None, Some(id)) => Ok(Some(SecretSource::SecretsManager(id))),
             (None, None) => Ok(None),
         };

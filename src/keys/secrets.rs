@@ -4,13 +4,13 @@
 use super::FetchError;
 
 /// One secret's usable versions, `AWSCURRENT` first, then `AWSPREVIOUS`
-/// when it exists. Every version must be at least `min_bytes` long: a short
-/// current version is a configuration error, a short previous one is skipped.
-pub(crate) async fn read_secret_versions(
+/// when it exists, each as `parse` makes it: a current version it refuses is
+/// a configuration error, a previous one it refuses is skipped.
+pub(crate) async fn read_secret_versions<T, E: std::fmt::Display>(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
-    min_bytes: usize,
-) -> Result<Vec<Vec<u8>>, FetchError> {
+    parse: impl Fn(Vec<u8>) -> Result<T, E>,
+) -> Result<Vec<T>, FetchError> {
     let read = |stage: &'static str| async move {
         client
             .get_secret_value()
@@ -23,15 +23,12 @@ pub(crate) async fn read_secret_versions(
     let current = current.map_err(|e| classify_secret_error(&e))?;
     let current = secret_bytes(current)
         .ok_or_else(|| FetchError::Config("the secret has no value".into()))?;
-    if current.len() < min_bytes {
-        return Err(FetchError::Config(format!(
-            "its AWSCURRENT value is shorter than {min_bytes} bytes"
-        )));
-    }
+    let current = parse(current)
+        .map_err(|e| FetchError::Config(format!("its AWSCURRENT value is unusable: {e}")))?;
     let mut versions = vec![current];
     match previous {
-        Ok(out) => match secret_bytes(out) {
-            Some(v) if v.len() >= min_bytes => versions.push(v),
+        Ok(out) => match secret_bytes(out).map(&parse) {
+            Some(Ok(v)) => versions.push(v),
             _ => tracing::warn!(
                 "the AWSPREVIOUS secret version is unusable (no value, or too short); ignored"
             ),

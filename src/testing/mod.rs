@@ -7,7 +7,7 @@ pub mod events;
 pub mod stores;
 pub mod tokens;
 
-use crate::auth::{AuthSettings, SecretSource, Verifier};
+use crate::auth::{AuthSettings, Hs256Secret, SecretSource, Verifier};
 use crate::config::AllowedOrigins;
 use crate::domain::Intervention;
 use crate::handler::App;
@@ -17,10 +17,14 @@ use crate::handler::App;
 pub fn auth_settings() -> AuthSettings {
     AuthSettings {
         access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-        ..AuthSettings::default()
+        access_secret: Some(SecretSource::Value(secret(tokens::ACCESS_SECRET))),
+        ..AuthSettings::new(SecretSource::Value(secret(tokens::SESSION_SECRET)))
     }
+}
+
+/// A test's HS256 secret (at least 32 bytes, or the test is wrong).
+pub fn secret(value: &str) -> Hs256Secret {
+    Hs256Secret::new(value).expect("a test secret of at least 32 bytes")
 }
 
 pub fn verifier(settings: &AuthSettings) -> Verifier {

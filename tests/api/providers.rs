@@ -37,10 +37,9 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
             organizations: oidc::ORGANIZATIONS_CLAIM,
             scopes: ScopeClaims::Standard,
         },
-        session_secret: intervention_verify::auth::SecretSource::Value(
-            tokens::SESSION_SECRET.to_owned(),
-        ),
-        ..AuthSettings::default()
+        ..AuthSettings::new(intervention_verify::auth::SecretSource::Value(
+            intervention_verify::testing::secret(tokens::SESSION_SECRET),
+        ))
     }
 }
 

@@ -82,17 +82,19 @@ fn reads_of(id: &str) -> i64 {
 
 fn session_from(id: &str) -> AuthSettings {
     AuthSettings {
-        access_secret: Some(SecretSource::Value(tokens::ACCESS_SECRET.to_owned())),
-        session_secret: SecretSource::SecretsManager(id.to_owned()),
-        ..Default::default()
+        access_secret: Some(SecretSource::Value(intervention_verify::testing::secret(
+            tokens::ACCESS_SECRET,
+        ))),
+        ..AuthSettings::new(SecretSource::SecretsManager(id.to_owned()))
     }
 }
 
 fn jwks_from(url: &str) -> AuthSettings {
     AuthSettings {
         access_jwks_url: Some(url.to_owned()),
-        session_secret: SecretSource::Value(tokens::SESSION_SECRET.to_owned()),
-        ..Default::default()
+        ..AuthSettings::new(SecretSource::Value(intervention_verify::testing::secret(
+            tokens::SESSION_SECRET,
+        )))
     }
 }
 

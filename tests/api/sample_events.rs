@@ -28,8 +28,12 @@ fn read(path: &str) -> Value {
 #[tokio::test]
 async fn each_sample_event_gets_its_documented_answer() {
     let mut auth = test_auth();
-    auth.access_secret = Some(SecretSource::Value(local_env("ACCESS_TOKEN_SECRET")));
-    auth.session_secret = SecretSource::Value(local_env("SESSION_TOKEN_SECRET"));
+    auth.access_secret = Some(SecretSource::Value(intervention_verify::testing::secret(
+        &local_env("ACCESS_TOKEN_SECRET"),
+    )));
+    auth.session_secret = SecretSource::Value(intervention_verify::testing::secret(&local_env(
+        "SESSION_TOKEN_SECRET",
+    )));
     let h = harness_custom(DynamoTimeouts::default(), auth).await;
     let seed = read("dev/seed.json");
     for item in seed["interventions"].as_array().into_iter().flatten() {
