@@ -103,10 +103,12 @@ async fn fetch_jwks(
 }
 
 impl Issuer {
-    async fn start(url: &str, rules: &Rules, clients: &KeyClients) -> Result<Self, ConfigError> {
-        let url: hyper::Uri = url
-            .parse()
-            .map_err(|_| config_error(JWKS_URL_NAME, "not a URL"))?;
+    async fn start(
+        url: &keys::JwksUrl,
+        rules: &Rules,
+        clients: &KeyClients,
+    ) -> Result<Self, ConfigError> {
+        let url = url.uri().clone();
         let web = clients
             .web
             .clone()

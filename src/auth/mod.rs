@@ -136,7 +136,7 @@ pub struct AuthSettings {
     /// Pinned JWKS document: always applies, wins over fetched keys.
     pub access_jwks: Option<String>,
     /// The issuer's JWKS endpoint.
-    pub access_jwks_url: Option<String>,
+    pub access_jwks_url: Option<crate::keys::JwksUrl>,
     /// HS256 secret of access tokens without `kid`.
     pub access_secret: Option<SecretSource>,
     pub session_secret: SecretSource,

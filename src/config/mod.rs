@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::auth::{AuthSettings, ClaimNames, Hs256Secret, ScopeClaims, SecretSource};
+use crate::keys::JwksUrl;
 
 mod origins;
 pub(crate) mod vars;
@@ -127,7 +128,12 @@ impl Config {
         let access_secret = secret(vars::ACCESS_TOKEN_SECRET, vars::ACCESS_TOKEN_SECRET_ID)?;
         let access_jwks = optional(vars::ACCESS_TOKEN_JWKS);
         let access_jwks_url = optional(vars::ACCESS_TOKEN_JWKS_URL)
-            .map(|url| check_jwks_url(&url).map(|()| url))
+            .map(|url| {
+                JwksUrl::parse(&url).map_err(|problem| ConfigError::Malformed {
+                    name: vars::ACCESS_TOKEN_JWKS_URL,
+                    problem: problem.into(),
+                })
+            })
             .transpose()?;
         if access_jwks.is_none() && access_jwks_url.is_none() && access_secret.is_none() {
             return Err(ConfigError::Missing(
@@ -247,32 +253,6 @@ fn claim_names(
         ));
     }
     Ok(names)
-}
-
-/// The issuer's JWKS endpoint: `https`, or `http` to a loopback host only
-/// (a local issuer); anything else would let the network choose our keys.
-fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
-    const NAME: &str = vars::ACCESS_TOKEN_JWKS_URL;
-    let bad = |problem: &str| ConfigError::Malformed {
-        name: NAME,
-        problem: problem.to_owned(),
-    };
-    let uri: lambda_http::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
-    let host = uri.host().ok_or_else(|| bad("no host"))?;
-    match uri.scheme_str() {
-        Some("https") => Ok(()),
-        Some("http") if is_loopback(host) => Ok(()),
-        Some("http") => Err(bad("must be https:// (http:// only to a loopback host)")),
-        _ => Err(bad("must be an https:// URL")),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_millis(name: &'static str, v: &str) -> Result<u64, ConfigError> {
@@ -493,7 +473,7 @@ mod tests {
         );
         assert_eq!(c.auth.access_secret, None);
         assert_eq!(
-            c.auth.access_jwks_url.as_deref(),
+            c.auth.access_jwks_url.map(|u| u.to_string()).as_deref(),
             Some("http://127.0.0.1:8001/jwks.json")
         );
         assert_eq!(

@@ -12,7 +12,7 @@ mod secrets;
 mod web;
 
 pub(crate) use secrets::read_secret_versions;
-pub use web::{WebClient, https_connector, jwks_ttl};
+pub use web::{JwksUrl, WebClient, https_connector, jwks_ttl};
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
 /// template grants exactly these, on the token secrets only (checked by

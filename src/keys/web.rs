@@ -43,6 +43,44 @@ pub fn https_connector(
         .build())
 }
 
+/// The issuer's JWKS endpoint, parsed once: `https`, or `http` to a
+/// loopback host only (a local issuer); anything else would let the network
+/// choose our keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksUrl(hyper::Uri);
+
+impl JwksUrl {
+    /// The URL, or what is wrong with it.
+    pub fn parse(url: &str) -> Result<Self, &'static str> {
+        let uri: hyper::Uri = url.parse().map_err(|_| "not a URL")?;
+        let host = uri.host().ok_or("no host")?;
+        match uri.scheme_str() {
+            Some("https") => Ok(Self(uri)),
+            Some("http") if is_loopback(host) => Ok(Self(uri)),
+            Some("http") => Err("must be https:// (http:// only to a loopback host)"),
+            _ => Err("must be an https:// URL"),
+        }
+    }
+
+    pub(crate) fn uri(&self) -> &hyper::Uri {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for JwksUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// HTTPS GETs (the issuer's JWKS) on [`https_connector`]: hyper and rustls,
 /// the crates the SDK's client is made of.
 #[derive(Clone)]

@@ -28,7 +28,10 @@ async fn decide(h: &Harness, id: i64, org: i64, user: i64, access: &str) -> (u16
 
 fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
     AuthSettings {
-        access_jwks_url: Some(p.jwks_uri.clone()),
+        access_jwks_url: Some(
+            intervention_verify::keys::JwksUrl::parse(&p.jwks_uri)
+                .expect("the provider's JWKS URL"),
+        ),
         issuer: Some(p.issuer.clone()),
         audiences: ["RS256", "PS256", "ES256", "EdDSA"].map(resource).to_vec(),
         client_ids: vec![oidc::CLIENT_ID.to_owned()],

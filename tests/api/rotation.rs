@@ -91,7 +91,9 @@ fn session_from(id: &str) -> AuthSettings {
 
 fn jwks_from(url: &str) -> AuthSettings {
     AuthSettings {
-        access_jwks_url: Some(url.to_owned()),
+        access_jwks_url: Some(
+            intervention_verify::keys::JwksUrl::parse(url).expect("the issuer's JWKS URL"),
+        ),
         ..AuthSettings::new(SecretSource::Value(intervention_verify::testing::secret(
             tokens::SESSION_SECRET,
         )))
