@@ -77,9 +77,27 @@ impl Rules {
 
 /// The issuer's JWKS endpoint and the keys last fetched from it.
 struct Issuer {
+    cache: Cached<Jwks>,
+}
+
+/// The issuer's JWKS as a key source: fetched, parsed, and each key bound
+/// to the claim rules.
+struct Jwks {
     web: keys::WebClient,
     url: hyper::Uri,
-    cache: Cached<KeySet>,
+    rules: Rules,
+}
+
+impl keys::KeySource for Jwks {
+    type Keys = KeySet;
+
+    fn name(&self) -> &'static str {
+        JWKS_URL_NAME
+    }
+
+    async fn fetch(&self) -> Result<Fetched<KeySet>, FetchError> {
+        fetch_jwks(&self.web, &self.url, &self.rules).await
+    }
 }
 
 async fn fetch_jwks(
@@ -108,35 +126,27 @@ impl Issuer {
         rules: &Rules,
         clients: &KeyClients,
     ) -> Result<Self, ConfigError> {
-        let url = url.uri().clone();
         let web = clients
             .web
             .clone()
             .ok_or_else(|| config_error(JWKS_URL_NAME, "no HTTPS client"))?;
-        let first = match fetch_jwks(&web, &url, rules).await {
-            Ok(f) => Some(f),
-            Err(e) => {
-                tracing::warn!(source = JWKS_URL_NAME, error = %e, "JWKS not fetched at start-up; tokens needing it answer 503 until it is");
-                None
-            }
-        };
-        Ok(Self {
-            cache: Cached::new(JWKS_URL_NAME, clients.clock.clone(), first),
+        let source = Jwks {
             web,
-            url,
-        })
+            url: url.uri().clone(),
+            rules: rules.clone(),
+        };
+        let cache = Cached::start(source, clients.clock.clone())
+            .await
+            .map_err(|problem| config_error(JWKS_URL_NAME, problem))?;
+        Ok(Self { cache })
     }
 
-    async fn keys(&self, rules: &Rules) -> Option<Arc<KeySet>> {
-        self.cache
-            .get(|| fetch_jwks(&self.web, &self.url, rules))
-            .await
+    async fn keys(&self) -> Option<Arc<KeySet>> {
+        self.cache.get().await
     }
 
-    async fn refetch_after_miss(&self, rules: &Rules) -> Option<Arc<KeySet>> {
-        self.cache
-            .refetch_after_miss(|| fetch_jwks(&self.web, &self.url, rules))
-            .await
+    async fn refetch_after_miss(&self) -> Option<Arc<KeySet>> {
+        self.cache.refetch_after_miss().await
     }
 }
 
@@ -253,13 +263,13 @@ impl AccessKeys {
         }
         let issuer = self.issuer.as_ref().ok_or(invalid(Reason::UnknownKid))?;
         let set = issuer
-            .keys(&self.rules)
+            .keys()
             .await
             .ok_or(AuthError::KeysUnavailable(TokenKind::Access))?;
         if let Some(key) = set.get(kid) {
             return Ok((check(key)?, Source::Issuer));
         }
-        let set = issuer.refetch_after_miss(&self.rules).await;
+        let set = issuer.refetch_after_miss().await;
         let key = set.as_ref().and_then(|s| s.get(kid));
         Ok((
             check(key.ok_or(invalid(Reason::UnknownKid))?)?,

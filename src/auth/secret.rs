@@ -60,22 +60,31 @@ type Versions = Vec<DecodingKey>;
 
 pub(crate) enum Secret {
     Fixed(Arc<Versions>),
-    Managed {
-        client: aws_sdk_secretsmanager::Client,
-        id: String,
-        cache: Cached<Versions>,
-    },
+    Managed(Cached<Stored>),
 }
 
-async fn fetch(
-    client: &aws_sdk_secretsmanager::Client,
-    id: &str,
-) -> Result<Fetched<Versions>, FetchError> {
-    let versions = keys::read_secret_versions(client, id, Hs256Secret::new).await?;
-    Ok(Fetched {
-        value: versions.iter().map(Hs256Secret::key).collect(),
-        ttl: keys::SECRET_TTL,
-    })
+/// A secret in Secrets Manager as a key source: its usable versions.
+pub(crate) struct Stored {
+    client: aws_sdk_secretsmanager::Client,
+    id: String,
+    /// The setting that names it.
+    name: &'static str,
+}
+
+impl keys::KeySource for Stored {
+    type Keys = Versions;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn fetch(&self) -> Result<Fetched<Versions>, FetchError> {
+        let versions = keys::read_secret_versions(&self.client, &self.id, Hs256Secret::new).await?;
+        Ok(Fetched {
+            value: versions.iter().map(Hs256Secret::key).collect(),
+            ttl: keys::SECRET_TTL,
+        })
+    }
 }
 
 impl Secret {
@@ -93,19 +102,15 @@ impl Secret {
                     .secrets
                     .clone()
                     .ok_or_else(|| config_error(id_name, "no Secrets Manager client"))?;
-                let first = match fetch(&client, id).await {
-                    Ok(f) => Some(f),
-                    Err(FetchError::Config(problem)) => return Err(config_error(id_name, problem)),
-                    Err(FetchError::Unavailable(e)) => {
-                        tracing::warn!(source = id_name, error = %e, "secret not read at start-up; requests needing it answer 503 until it is");
-                        None
-                    }
-                };
-                Ok(Secret::Managed {
-                    cache: Cached::new(id_name, clients.clock.clone(), first),
+                let source = Stored {
                     client,
                     id: id.clone(),
-                })
+                    name: id_name,
+                };
+                let cache = Cached::start(source, clients.clock.clone())
+                    .await
+                    .map_err(|problem| config_error(id_name, problem))?;
+                Ok(Secret::Managed(cache))
             }
         }
     }
@@ -114,23 +119,21 @@ impl Secret {
     pub(crate) fn version(&self) -> Option<u64> {
         match self {
             Secret::Fixed(_) => Some(0),
-            Secret::Managed { cache, .. } => cache.generation(),
+            Secret::Managed(cache) => cache.generation(),
         }
     }
 
     async fn versions(&self) -> Option<Arc<Versions>> {
         match self {
             Secret::Fixed(v) => Some(v.clone()),
-            Secret::Managed { client, id, cache } => cache.get(|| fetch(client, id)).await,
+            Secret::Managed(cache) => cache.get().await,
         }
     }
 
     async fn refetch_after_miss(&self) -> Option<Arc<Versions>> {
         match self {
             Secret::Fixed(_) => None,
-            Secret::Managed { client, id, cache } => {
-                cache.refetch_after_miss(|| fetch(client, id)).await
-            }
+            Secret::Managed(cache) => cache.refetch_after_miss().await,
         }
     }
 

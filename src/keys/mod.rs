@@ -101,28 +101,50 @@ struct State<T> {
     last_retry: Option<Instant>,
 }
 
-/// The last good value of a remote key source and the schedule of its
-/// fetches. The lock is never held across a fetch: a fetch is claimed
-/// (its time recorded) first, so concurrent misses cause one fetch.
-pub(crate) struct Cached<T> {
-    /// The setting it comes from, for log lines.
-    pub name: &'static str,
+/// Where keys come from: a source knows how to fetch itself; [`Cached`]
+/// decides when.
+pub(crate) trait KeySource {
+    type Keys;
+    /// The setting it comes from, for log lines and start-up errors.
+    fn name(&self) -> &'static str;
+    fn fetch(&self) -> impl Future<Output = Result<Fetched<Self::Keys>, FetchError>>;
+}
+
+/// The last good keys of a remote source, the source itself, and the
+/// schedule of its fetches. The lock is never held across a fetch: a fetch
+/// is claimed (its time recorded) first, so concurrent misses cause one.
+pub(crate) struct Cached<S: KeySource> {
+    source: S,
     clock: Clock,
-    state: Mutex<State<T>>,
+    state: Mutex<State<S::Keys>>,
     /// Successful fetches so far.
     fetches: AtomicU64,
 }
 
-impl<T> Cached<T> {
-    /// Empty, or holding what the start-up fetch returned.
-    pub(crate) fn new(name: &'static str, clock: Clock, first: Option<Fetched<T>>) -> Self {
+impl<S: KeySource> Cached<S> {
+    /// Its first fetch, made now (start-up): empty when the source is down,
+    /// holding the keys otherwise. A configuration error stops start-up.
+    pub(crate) async fn start(source: S, clock: Clock) -> Result<Self, String> {
+        let first = match source.fetch().await {
+            Ok(f) => Some(f),
+            Err(FetchError::Config(problem)) => return Err(problem),
+            Err(FetchError::Unavailable(e)) => {
+                tracing::warn!(source = source.name(), error = %e, "keys not fetched at start-up; requests needing them answer 503 until they are");
+                None
+            }
+        };
+        Ok(Self::new(source, clock, first))
+    }
+
+    /// Empty, or holding what a first fetch returned.
+    fn new(source: S, clock: Clock, first: Option<Fetched<S::Keys>>) -> Self {
         let now = clock.now();
         let (value, refresh_at) = match first {
             Some(f) => (Some(Arc::new(f.value)), now + f.ttl),
             None => (None, now),
         };
         Self {
-            name,
+            source,
             clock,
             fetches: AtomicU64::new(0),
             state: Mutex::new(State {
@@ -135,7 +157,7 @@ impl<T> Cached<T> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<S::Keys>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -151,7 +173,7 @@ impl<T> Cached<T> {
         fresh.then(|| self.fetches.load(Ordering::Relaxed))
     }
 
-    fn usable(&self, now: Instant) -> Option<Arc<T>> {
+    fn usable(&self, now: Instant) -> Option<Arc<S::Keys>> {
         let s = self.lock();
         s.value
             .clone()
@@ -162,11 +184,7 @@ impl<T> Cached<T> {
     /// usable value exists (never obtained, or older than [`MAX_STALE`]),
     /// retries at most once per [`UNOBTAINED_RETRY_INTERVAL`]. `None`: the
     /// keys are not available (the caller answers 503, not 401).
-    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched<T>, FetchError>>,
-    {
+    pub(crate) async fn get(&self) -> Option<Arc<S::Keys>> {
         let now = self.clock.now();
         let due = {
             let mut s = self.lock();
@@ -177,7 +195,7 @@ impl<T> Cached<T> {
             due
         };
         if due {
-            self.fetch_into(fetch).await;
+            self.fetch_into().await;
             return self.usable(self.clock.now());
         }
         if let Some(v) = self.usable(now) {
@@ -194,18 +212,14 @@ impl<T> Cached<T> {
             allowed
         };
         if retry {
-            self.fetch_into(fetch).await;
+            self.fetch_into().await;
         }
         self.usable(self.clock.now())
     }
 
     /// After a key miss: fetches again unless one such fetch happened in the
     /// last [`MISS_REFETCH_INTERVAL`]. The new value when one was fetched.
-    pub(crate) async fn refetch_after_miss<F, Fut>(&self, fetch: F) -> Option<Arc<T>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched<T>, FetchError>>,
-    {
+    pub(crate) async fn refetch_after_miss(&self) -> Option<Arc<S::Keys>> {
         let now = self.clock.now();
         {
             let mut s = self.lock();
@@ -216,19 +230,15 @@ impl<T> Cached<T> {
             }
             s.last_miss_fetch = Some(now);
         }
-        if self.fetch_into(fetch).await {
+        if self.fetch_into().await {
             self.usable(self.clock.now())
         } else {
             None
         }
     }
 
-    async fn fetch_into<F, Fut>(&self, fetch: F) -> bool
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched<T>, FetchError>>,
-    {
-        match fetch().await {
+    async fn fetch_into(&self) -> bool {
+        match self.source.fetch().await {
             Ok(f) => {
                 let now = self.clock.now();
                 let mut s = self.lock();
@@ -240,7 +250,7 @@ impl<T> Cached<T> {
             }
             Err(e) => {
                 // The error names the source and the failure, never a value.
-                tracing::warn!(source = self.name, error = %e, "key refresh failed; keeping the last good keys");
+                tracing::warn!(source = self.source.name(), error = %e, "key refresh failed; keeping the last good keys");
                 false
             }
         }
@@ -279,6 +289,13 @@ mod tests {
         fn calls(&self) -> usize {
             self.calls.load(Ordering::SeqCst)
         }
+    }
+
+    impl KeySource for Arc<Source> {
+        type Keys = u32;
+        fn name(&self) -> &'static str {
+            "T"
+        }
         async fn fetch(&self) -> Result<Fetched<u32>, FetchError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -289,10 +306,10 @@ mod tests {
         }
     }
 
-    /// A cache that obtained `value` at start-up.
-    fn holding(value: u32, clock: &Clock) -> Cached<u32> {
+    /// A cache of `src` that obtained `value` at start-up.
+    fn holding(value: u32, src: &Arc<Source>, clock: &Clock) -> Cached<Arc<Source>> {
         Cached::new(
-            "T",
+            src.clone(),
             clock.clone(),
             Some(Fetched {
                 value,
@@ -308,72 +325,66 @@ mod tests {
     #[test]
     fn a_fresh_value_is_served_without_fetching() {
         let clock = Clock::manual();
-        let src = Source::new(Ok(2));
-        let c = holding(1, &clock);
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        let src = Arc::new(Source::new(Ok(2)));
+        let c = holding(1, &src, &clock);
+        assert_eq!(block(c.get()).as_deref(), Some(&1));
         clock.advance(SECRET_TTL - Duration::from_secs(1));
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(block(c.get()).as_deref(), Some(&1));
         assert_eq!(src.calls(), 0);
         clock.advance(Duration::from_secs(1));
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&2));
+        assert_eq!(block(c.get()).as_deref(), Some(&2));
         assert_eq!(src.calls(), 1);
     }
 
     #[test]
     fn a_failed_refresh_keeps_the_last_value_for_at_most_a_day() {
         let clock = Clock::manual();
-        let src = Source::new(down());
-        let c = holding(1, &clock);
+        let src = Arc::new(Source::new(down()));
+        let c = holding(1, &src, &clock);
         clock.advance(SECRET_TTL);
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(block(c.get()).as_deref(), Some(&1));
         assert_eq!(src.calls(), 1);
         // The next scheduled attempt waits, so an outage slows one request
         // per interval, not all of them.
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(block(c.get()).as_deref(), Some(&1));
         assert_eq!(src.calls(), 1);
         clock.advance(FAILED_REFRESH_RETRY);
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&1));
+        assert_eq!(block(c.get()).as_deref(), Some(&1));
         assert_eq!(src.calls(), 2);
         clock.advance(MAX_STALE);
-        assert_eq!(block(c.get(|| src.fetch())), None);
+        assert_eq!(block(c.get()), None);
     }
 
     #[test]
     fn never_obtained_keys_are_retried_at_most_every_five_seconds() {
         let clock = Clock::manual();
-        let src = Source::new(down());
-        let c: Cached<u32> = Cached::new("T", clock.clone(), None);
+        let src = Arc::new(Source::new(down()));
+        let c = Cached::new(src.clone(), clock.clone(), None);
         // The start-up attempt counts as the first try.
-        assert_eq!(block(c.get(|| src.fetch())), None);
+        assert_eq!(block(c.get()), None);
         assert_eq!(src.calls(), 0);
         clock.advance(UNOBTAINED_RETRY_INTERVAL);
-        assert_eq!(block(c.get(|| src.fetch())), None);
-        assert_eq!(block(c.get(|| src.fetch())), None);
+        assert_eq!(block(c.get()), None);
+        assert_eq!(block(c.get()), None);
         assert_eq!(src.calls(), 1);
         src.set(Ok(7));
         clock.advance(UNOBTAINED_RETRY_INTERVAL);
-        assert_eq!(block(c.get(|| src.fetch())).as_deref(), Some(&7));
+        assert_eq!(block(c.get()).as_deref(), Some(&7));
         assert_eq!(src.calls(), 2);
     }
 
     #[test]
     fn misses_refetch_at_once_then_at_most_every_thirty_seconds() {
         let clock = Clock::manual();
-        let src = Source::new(Ok(2));
-        let c = holding(1, &clock);
-        assert_eq!(
-            block(c.refetch_after_miss(|| src.fetch())).as_deref(),
-            Some(&2)
-        );
+        let src = Arc::new(Source::new(Ok(2)));
+        let c = holding(1, &src, &clock);
+        assert_eq!(block(c.refetch_after_miss()).as_deref(), Some(&2));
         for _ in 0..10 {
-            assert_eq!(block(c.refetch_after_miss(|| src.fetch())), None);
+            assert_eq!(block(c.refetch_after_miss()), None);
         }
         assert_eq!(src.calls(), 1);
         clock.advance(MISS_REFETCH_INTERVAL);
-        assert_eq!(
-            block(c.refetch_after_miss(|| src.fetch())).as_deref(),
-            Some(&2)
-        );
+        assert_eq!(block(c.refetch_after_miss()).as_deref(), Some(&2));
         assert_eq!(src.calls(), 2);
     }
 }
