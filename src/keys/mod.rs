@@ -1,6 +1,7 @@
 //! Keys that live outside the function and change without a redeploy: secret
-//! versions in Secrets Manager and the issuer's JWKS. This module fetches
-//! them and decides *when* to fetch again; `auth` decides what a key is for.
+//! versions in Secrets Manager and the issuer's JWKS. This module reads them
+//! (`secrets`, `web`) and decides *when* to read again ([`Cached`] of a
+//! [`KeySource`]); `auth`'s sources say what a key is for.
 //! The rules are in docs/CONTRACT.md, "Keys and secrets rotate".
 
 use std::future::Future;
