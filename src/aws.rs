@@ -1,7 +1,8 @@
 //! What every AWS client of the function shares: the HTTPS client, the SDK
 //! configuration from the environment, and each service's client with its
-//! time limits. `store` (DynamoDB) and `keys` (Secrets Manager) build theirs
-//! here, so both speak through one connection stack.
+//! time limits and retry policy (DynamoDB's classifier is `store`'s). The
+//! store and the secret source get their clients here, so both speak
+//! through one connection stack.
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! Every way a request can fail, typed. `edge::response` maps them to HTTP in
-//! one place; nothing else decides a status code.
+//! Every way a request or the start-up can fail, typed. `edge::response`
+//! maps each request error to its status in one table; the only other status
+//! the function picks is the preflight's 204 (`edge::cors`).
 
 use crate::auth::AuthError;
 use crate::domain::Refusal;

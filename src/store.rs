@@ -1,5 +1,5 @@
 //! DynamoDB: one conditional `UpdateItem` per decision, one per notification.
-//! The only module that knows the SDK.
+//! The only module that speaks DynamoDB's API (its client is built in `aws`).
 
 use std::collections::HashMap;
 use std::future::Future;

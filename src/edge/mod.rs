@@ -1,4 +1,6 @@
-//! The only place HTTP is known: events in, responses out.
+//! HTTP's shape: Lambda events in, requests checked, responses (problem+json,
+//! CORS) out. The handler reads lambda_http's request, but never decides a
+//! status or a header.
 
 pub mod cors;
 pub mod lambda;
