@@ -9,9 +9,8 @@ use std::sync::OnceLock;
 
 use crate::helpers::engine::{Engine, create_tables_named, put};
 use crate::helpers::proxy::Proxy;
-use crate::helpers::{Harness, call, decision, harness_at, harness_on, intervention, send};
+use crate::helpers::{Harness, call, decision, intervention, send};
 use intervention_verify::config::DynamoTimeouts;
-use intervention_verify::testing;
 use serde_json::Value;
 
 /// This module's own engine: stopping it must not fail other tests.
@@ -21,12 +20,11 @@ fn engine() -> &'static Engine {
 }
 
 async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
-    harness_on(
-        engine(),
-        timeouts,
-        testing::verifier(&testing::auth_settings()),
-    )
-    .await
+    Harness::builder()
+        .on(engine())
+        .timeouts(timeouts)
+        .build()
+        .await
 }
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -268,12 +266,11 @@ async fn a_slow_notification_write_is_dropped_at_the_deadline_and_the_decision_s
 async fn a_connection_the_server_closed_is_replaced_and_the_decision_applies_once() {
     let _serial = SERIAL.lock().await;
     let proxy = Proxy::start(engine().port, true).await;
-    let h = harness_at(
-        &proxy.endpoint(),
-        timeouts(),
-        testing::verifier(&testing::auth_settings()),
-    )
-    .await;
+    let h = Harness::builder()
+        .at(&proxy.endpoint())
+        .timeouts(timeouts())
+        .build()
+        .await;
     for id in 1..=3 {
         put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
     }

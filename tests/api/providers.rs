@@ -4,12 +4,8 @@
 //! accepted with the settings the README's "Identity providers" gives.
 
 use crate::helpers::oidc::{self, OpenIdProvider, resource};
-use crate::helpers::{
-    Event, Harness, decision, engine::put, harness_custom, harness_verifying, intervention, send,
-    tokens,
-};
+use crate::helpers::{Event, Harness, decision, engine::put, intervention, send, tokens};
 use intervention_verify::auth::{AuthSettings, ClaimNames, KeyClients, ScopeClaims, Verifier};
-use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::keys::{Clock, WebClient};
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
@@ -59,7 +55,7 @@ async fn verifying_with(p: &OpenIdProvider) -> Harness {
     let v = Verifier::start(&provider_settings(p), &web_clients())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    harness_verifying(DynamoTimeouts::default(), v).await
+    Harness::builder().verifier(v).build().await
 }
 
 fn kid_of(token: &str) -> String {
@@ -143,7 +139,7 @@ async fn the_provider_is_refused_where_its_settings_say_so() {
         let v = Verifier::start(&change, &clients)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let h = harness_verifying(DynamoTimeouts::default(), v).await;
+        let h = Harness::builder().verifier(v).build().await;
         id += 1;
         let (status, body, stored) = decide(&h, id, oidc::ORGANIZATION, oidc::USER, &token).await;
         assert_eq!(
@@ -363,17 +359,13 @@ async fn tokens_shaped_as_five_providers_document_them_decide_with_their_setting
             .into(),
         );
         let token = tokens::sign_with(&header, &s.claims, &tokens::signing_key(s.alg));
-        let h = harness_custom(DynamoTimeouts::default(), s.settings).await;
+        let h = Harness::builder().settings(&s.settings).build().await;
         id += 1;
         let (status, body, stored) = decide(&h, id, org, user, &token).await;
         assert_eq!(status, 200, "{}: {body}", s.provider);
         assert_eq!(stored["verifiedByUserId"], json!(user), "{}", s.provider);
         // With today's defaults the same token is refused: the settings matter.
-        let h = harness_custom(
-            DynamoTimeouts::default(),
-            intervention_verify::testing::auth_settings(),
-        )
-        .await;
+        let h = Harness::builder().build().await;
         id += 1;
         let (status, _, _) = decide(&h, id, org, user, &token).await;
         assert_ne!(status, 200, "{} without its settings", s.provider);

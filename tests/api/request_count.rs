@@ -3,21 +3,14 @@
 //! no other test's requests are counted.
 
 use crate::helpers::engine::{Engine, put};
-use crate::helpers::{call, decision, harness_on, intervention, send};
-use intervention_verify::config::DynamoTimeouts;
+use crate::helpers::{Harness, call, decision, intervention, send};
 use intervention_verify::store::IAM_ACTIONS;
-use intervention_verify::testing;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn one_request_per_decision_two_with_a_notification() {
     let e = Engine::start();
-    let h = harness_on(
-        &e,
-        DynamoTimeouts::default(),
-        testing::verifier(&testing::auth_settings()),
-    )
-    .await;
+    let h = Harness::builder().on(&e).build().await;
     for id in 1..=3 {
         put(&h.client, &h.interventions, intervention(id, 3, 1)).await;
     }

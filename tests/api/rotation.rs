@@ -7,11 +7,10 @@ use std::time::Duration;
 use crate::helpers::engine::{engine, put, secrets_client};
 use crate::helpers::issuer::{Answer, Issuer, jwks};
 use crate::helpers::proxy::Proxy;
-use crate::helpers::{call, decision, harness_verifying, intervention, tokens};
+use crate::helpers::{Harness, call, decision, intervention, tokens};
 use intervention_verify::auth::{
     AuthError, AuthSettings, KeyClients, Reason, SecretSource, TokenKind, Verifier,
 };
-use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::domain::Caller;
 use intervention_verify::handler::handle;
 use intervention_verify::keys::{
@@ -249,7 +248,7 @@ async fn the_issuers_key_rotation_needs_no_restart() {
 async fn a_failing_issuer_keeps_the_last_good_keys_and_never_causes_a_5xx() {
     let clock = Clock::manual();
     let (issuer, v) = issuer_publishing("ed-1", &clock).await;
-    let h = harness_verifying(DynamoTimeouts::default(), v).await;
+    let h = Harness::builder().verifier(v).build().await;
     put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
     let good = access_with_kid(Algorithm::EdDSA, "k1");
     let mut fetches = issuer.hits();
@@ -314,7 +313,7 @@ async fn an_issuer_down_at_start_up_means_503_then_200_once_it_is_up() {
     let v = Verifier::start(&jwks_from(&url), &clients(&engine().endpoint(), &clock))
         .await
         .unwrap_or_else(|e| panic!("start-up must not fail on an unreachable issuer: {e}"));
-    let h = harness_verifying(DynamoTimeouts::default(), v).await;
+    let h = Harness::builder().verifier(v).build().await;
     put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
     let token = access_with_kid(Algorithm::RS256, "k1");
 
@@ -349,7 +348,7 @@ async fn secrets_manager_unreachable_at_start_up_means_503_then_recovery() {
     let v = Verifier::start(&session_from(&id), &clients(&proxy.endpoint(), &clock))
         .await
         .unwrap_or_else(|e| panic!("start-up must not fail on an unreachable service: {e}"));
-    let h = harness_verifying(DynamoTimeouts::default(), v).await;
+    let h = Harness::builder().verifier(v).build().await;
     put(&h.client, &h.interventions, intervention(2, 3, 1)).await;
 
     let event = call(2, USER, &[1], decision(2, "no"))

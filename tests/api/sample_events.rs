@@ -2,11 +2,10 @@
 //! replays against `make dev`) through the whole edge, against the engine
 //! seeded from `dev/seed.json` with the secrets of `dev/local.env`.
 
+use crate::helpers::Harness;
 use crate::helpers::engine::{get, put};
-use crate::helpers::harness_custom;
 use aws_sdk_dynamodb::types::AttributeValue;
 use intervention_verify::auth::SecretSource;
-use intervention_verify::config::DynamoTimeouts;
 use intervention_verify::edge::lambda::{ApiEvent, ResponseFormat, into_request};
 use intervention_verify::handler::handle;
 use intervention_verify::testing::auth_settings as test_auth;
@@ -34,7 +33,7 @@ async fn each_sample_event_gets_its_documented_answer() {
     auth.session_secret = SecretSource::Value(intervention_verify::testing::secret(&local_env(
         "SESSION_TOKEN_SECRET",
     )));
-    let h = harness_custom(DynamoTimeouts::default(), auth).await;
+    let h = Harness::builder().settings(&auth).build().await;
     let seed = read("dev/seed.json");
     for item in seed["interventions"].as_array().into_iter().flatten() {
         put(&h.client, &h.interventions, item.clone()).await;

@@ -65,42 +65,74 @@ impl Harness {
 
 /// On the shared engine, with the test keys and default limits.
 pub async fn harness() -> Harness {
-    harness_with(DynamoTimeouts::default()).await
+    Harness::builder().build().await
 }
 
-pub async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
-    harness_custom(timeouts, intervention_verify::testing::auth_settings()).await
+/// The one way to a harness: the shared engine, default limits and the
+/// test kit's keys, unless the test says otherwise.
+pub struct HarnessBuilder {
+    endpoint: Option<String>,
+    timeouts: DynamoTimeouts,
+    verifier: Option<Verifier>,
 }
 
-pub async fn harness_custom(timeouts: DynamoTimeouts, settings: AuthSettings) -> Harness {
-    harness_verifying(timeouts, intervention_verify::testing::verifier(&settings)).await
+impl Harness {
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder {
+            endpoint: None,
+            timeouts: DynamoTimeouts::default(),
+            verifier: None,
+        }
+    }
 }
 
-/// A harness whose verifier the test built (remote key sources).
-pub async fn harness_verifying(timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
-    harness_on(engine::engine(), timeouts, verifier).await
-}
+impl HarnessBuilder {
+    pub fn timeouts(mut self, timeouts: DynamoTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
 
-/// On `engine`: a test that stops, slows or counts its engine has its own.
-pub async fn harness_on(engine: &Engine, timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
-    harness_at(&engine.endpoint(), timeouts, verifier).await
-}
+    /// Keys and claim rules from `settings` (all in memory).
+    pub fn settings(self, settings: &AuthSettings) -> Self {
+        self.verifier(intervention_verify::testing::verifier(settings))
+    }
 
-/// On whatever answers at `endpoint` (the engine behind a proxy).
-pub async fn harness_at(endpoint: &str, timeouts: DynamoTimeouts, verifier: Verifier) -> Harness {
-    let client = engine::client(endpoint, timeouts);
-    let (interventions, notifications) = engine::create_tables(&client).await;
-    let app = App {
-        verifier,
-        store: DynamoStore::new(client.clone(), interventions.clone(), notifications.clone()),
-        origins: AllowedOrigins::None,
-        log_sink: |_| {},
-    };
-    Harness {
-        app,
-        client,
-        interventions,
-        notifications,
+    /// A verifier the test built (remote key sources).
+    pub fn verifier(mut self, verifier: Verifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// On `engine`: a test that stops, slows or counts its engine has its own.
+    pub fn on(self, engine: &Engine) -> Self {
+        self.at(&engine.endpoint())
+    }
+
+    /// On whatever answers at `endpoint` (the engine behind a proxy).
+    pub fn at(mut self, endpoint: &str) -> Self {
+        self.endpoint = Some(endpoint.to_owned());
+        self
+    }
+
+    pub async fn build(self) -> Harness {
+        let endpoint = self.endpoint.unwrap_or_else(|| engine::engine().endpoint());
+        let verifier = self.verifier.unwrap_or_else(|| {
+            intervention_verify::testing::verifier(&intervention_verify::testing::auth_settings())
+        });
+        let client = engine::client(&endpoint, self.timeouts);
+        let (interventions, notifications) = engine::create_tables(&client).await;
+        let app = App {
+            verifier,
+            store: DynamoStore::new(client.clone(), interventions.clone(), notifications.clone()),
+            origins: AllowedOrigins::None,
+            log_sink: |_| {},
+        };
+        Harness {
+            app,
+            client,
+            interventions,
+            notifications,
+        }
     }
 }
 
