@@ -5,6 +5,10 @@
 //! fixtures shared with unit tests and the bench are the crate's test kit
 //! (`intervention_verify::testing`).
 
+// The handler's future, awaited inside a test's own async fn, is deeper than
+// rustc's default layout limit allows in this crate's largest scenarios.
+#![recursion_limit = "256"]
+
 mod helpers;
 
 mod alarms;
