@@ -127,7 +127,7 @@ fn bench_path(bencher: Bencher, payload: impl Fn() -> String) {
 /// The same path, piece by piece, to see where the time goes.
 mod pieces {
     use super::*;
-    use intervention_verify::domain::{Decision, VerifyCommand, plan_decision};
+    use intervention_verify::domain::{Decision, InterventionId, VerifyCommand, plan_decision};
     use intervention_verify::edge::{request as edge_request, response};
     use intervention_verify::telemetry::{RequestRecord, request_line};
 
@@ -197,7 +197,7 @@ mod pieces {
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         let cmd = VerifyCommand {
-            intervention_id: 3,
+            intervention_id: InterventionId::new(3).expect("an id in range"),
             decision: Decision::Accept,
             comment: "Filters replaced, thank you.".into(),
             notification_id: None,

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use intervention_verify::aws;
 use intervention_verify::config::{Config, DynamoTimeouts};
-use intervention_verify::domain::{DecisionWrite, HistoryEntry, Status};
+use intervention_verify::domain::{DecisionWrite, HistoryEntry, InterventionId, Status};
 use intervention_verify::store::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times = Vec::with_capacity(count);
     for (n, id) in (first..first + count as i64 + 1).enumerate() {
         let request = store.decision_request(&DecisionWrite {
-            intervention_id: id,
+            intervention_id: InterventionId::new(id).ok_or("an id out of range")?,
             organization_ids: vec![1],
             new_status: Status::Validated,
             entry: HistoryEntry {

@@ -111,10 +111,28 @@ impl Caller {
     }
 }
 
+/// An intervention's id: an integer the JavaScript clients hold exactly
+/// (within ±(2^53 − 1)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InterventionId(i64);
+
+impl InterventionId {
+    /// The largest id either way (`Number.MAX_SAFE_INTEGER`).
+    pub const MAX: i64 = 9_007_199_254_740_991;
+
+    pub fn new(id: i64) -> Option<Self> {
+        (-Self::MAX..=Self::MAX).contains(&id).then_some(Self(id))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
 /// A validated request: what the caller wants done to which intervention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyCommand {
-    pub intervention_id: i64,
+    pub intervention_id: InterventionId,
     pub decision: Decision,
     pub comment: String,
     pub notification_id: Option<String>,
@@ -231,7 +249,7 @@ pub(crate) enum Verdict {
 /// the preconditions, already decided here so the adapter only translates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionWrite {
-    pub intervention_id: i64,
+    pub intervention_id: InterventionId,
     /// The write applies only to an intervention of one of these.
     pub organization_ids: Vec<i64>,
     pub new_status: Status,
@@ -335,7 +353,7 @@ mod tests {
 
     fn command(decision: Decision, comment: &str) -> VerifyCommand {
         VerifyCommand {
-            intervention_id: 10,
+            intervention_id: InterventionId::new(10).expect("an id in range"),
             decision,
             comment: comment.into(),
             notification_id: None,
@@ -384,7 +402,7 @@ mod tests {
             "2024-01-01T00:00:00.000Z",
         )
         .expect("a caller with organisations");
-        assert_eq!(w.intervention_id, 10);
+        assert_eq!(w.intervention_id.get(), 10);
         assert_eq!(w.organization_ids, vec![1, 3]);
         assert_eq!(w.new_status, Status::Refused);
         assert_eq!(

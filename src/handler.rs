@@ -9,7 +9,8 @@ use tracing::Instrument;
 use crate::auth::{AuthError, Verifier};
 use crate::config::AllowedOrigins;
 use crate::domain::{
-    Caller, Intervention, Verdict, VerifyCommand, judge_refused_write, plan_decision,
+    Caller, Intervention, InterventionId, Verdict, VerifyCommand, judge_refused_write,
+    plan_decision,
 };
 use crate::edge::lambda::ApiRequestId;
 use crate::edge::{cors, request, response};
@@ -142,7 +143,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
     };
     (app.log_sink)(&telemetry::request_line(&RequestRecord {
         request_id: &request_id,
-        intervention_id: intervention_id.ok(),
+        intervention_id: intervention_id.ok().map(InterventionId::get),
         decision,
         outcome,
         status: resp.status().as_u16(),
@@ -176,7 +177,7 @@ async fn verify<S: InterventionStore>(
     app: &App<S>,
     req: &Request,
     request_id: &str,
-    intervention_id: Result<i64, FieldError>,
+    intervention_id: Result<InterventionId, FieldError>,
 ) -> Outcome {
     if req.method() != Method::PATCH {
         return Outcome::refused(ApiError::MethodNotAllowed);

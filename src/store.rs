@@ -143,7 +143,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.interventions_table)
-            .key("id", num(write.intervention_id))
+            .key("id", num(write.intervention_id.get()))
             .update_expression(expr.update)
             .condition_expression(expr.condition)
             .set_expression_attribute_names(Some(expr.names))
@@ -356,11 +356,11 @@ impl InterventionStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::HistoryEntry;
+    use crate::domain::{HistoryEntry, InterventionId};
 
     fn write(orgs: Vec<i64>) -> DecisionWrite {
         DecisionWrite {
-            intervention_id: 9,
+            intervention_id: InterventionId::new(9).expect("an id in range"),
             organization_ids: orgs,
             new_status: Status::Validated,
             entry: HistoryEntry {

@@ -5,14 +5,13 @@
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::Value;
 
-use crate::domain::{Decision, VerifyCommand, utf16_len};
+use crate::domain::{Decision, InterventionId, VerifyCommand, utf16_len};
 use crate::error::{ApiError, FieldError};
 
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 pub(crate) const MAX_COMMENT_UNITS: usize = 2500;
 pub(crate) const MAX_NOTIFICATION_ID_UNITS: usize = 256;
 /// 2^53 - 1: the ids the JavaScript clients can represent exactly.
-pub(crate) const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 /// The resource this function serves, as API Gateway and the API reference write it.
 pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
 const ROUTE_PREFIX: &str = "/interventions/v2/rs/";
@@ -58,7 +57,7 @@ pub fn check_size(req: &Request) -> Result<(), ApiError> {
 /// field reported at once.
 pub fn parse_command(
     req: &Request,
-    intervention_id: Result<i64, FieldError>,
+    intervention_id: Result<InterventionId, FieldError>,
 ) -> Result<VerifyCommand, ApiError> {
     let mut errors = Vec::new();
     let id = intervention_id.map_err(|e| errors.push(e));
@@ -102,7 +101,7 @@ pub fn raw_intervention_id(req: &Request) -> Option<&str> {
 }
 
 /// A decimal integer within ±(2^53 - 1): an optional `-`, then digits.
-pub fn parse_intervention_id(raw: Option<&str>) -> Result<i64, FieldError> {
+pub fn parse_intervention_id(raw: Option<&str>) -> Result<InterventionId, FieldError> {
     let pointer = "#/interventionId";
     let raw = raw.ok_or_else(|| FieldError::new(pointer, "The intervention id is required."))?;
     let digits = raw.strip_prefix('-').unwrap_or(raw);
@@ -114,13 +113,14 @@ pub fn parse_intervention_id(raw: Option<&str>) -> Result<i64, FieldError> {
     }
     raw.parse::<i64>()
         .ok()
-        .filter(|id| (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(id))
+        .and_then(InterventionId::new)
         .ok_or_else(|| {
             FieldError::new(
                 pointer,
                 format!(
-                    "The intervention id must be between {} and {MAX_SAFE_INTEGER}.",
-                    -MAX_SAFE_INTEGER
+                    "The intervention id must be between {} and {}.",
+                    -InterventionId::MAX,
+                    InterventionId::MAX
                 ),
             )
         })
@@ -225,8 +225,8 @@ mod tests {
             ("0", Some(0)),
             ("-5", Some(-5)),
             ("007", Some(7)),
-            ("9007199254740991", Some(MAX_SAFE_INTEGER)),
-            ("-9007199254740991", Some(-MAX_SAFE_INTEGER)),
+            ("9007199254740991", Some(InterventionId::MAX)),
+            ("-9007199254740991", Some(-InterventionId::MAX)),
             ("9007199254740992", None),
             ("-9007199254740992", None),
             ("99999999999999999999999", None),
@@ -239,7 +239,13 @@ mod tests {
             ("abc", None),
             ("١", None),
         ] {
-            assert_eq!(parse_intervention_id(Some(raw)).ok(), ok, "{raw:?}");
+            assert_eq!(
+                parse_intervention_id(Some(raw))
+                    .ok()
+                    .map(InterventionId::get),
+                ok,
+                "{raw:?}"
+            );
         }
         assert!(parse_intervention_id(None).is_err());
     }

@@ -110,7 +110,7 @@ async fn accept_applies_and_answers_the_record() {
     assert_eq!(body["data"].as_object().map(|o| o.len()), Some(28));
     let writes = app.store.writes.borrow();
     assert_eq!(writes.len(), 1);
-    assert_eq!(writes[0].intervention_id, 17);
+    assert_eq!(writes[0].intervention_id.get(), 17);
     assert_eq!(writes[0].new_status, Status::Validated);
     assert_eq!(writes[0].organization_ids, vec![1, 2]);
     assert_eq!(writes[0].entry.user_id, USER);
@@ -405,7 +405,7 @@ async fn path_id_falls_back_to_the_raw_path() {
         .with_raw_http_path("/interventions/v2/rs/31/verify");
     let resp = handle(&app, built).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(app.store.writes.borrow()[0].intervention_id, 31);
+    assert_eq!(app.store.writes.borrow()[0].intervention_id.get(), 31);
 }
 
 /// A preflight is answered before every other check: with no token, a bad

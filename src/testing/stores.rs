@@ -85,7 +85,7 @@ impl InterventionStore for StubStore {
             Answer::Accept => {
                 *self.answer.borrow_mut() = Answer::Accept;
                 Ok(WriteOutcome::Applied(Intervention {
-                    id: Some(write.intervention_id),
+                    id: Some(write.intervention_id.get()),
                     status: Some(write.new_status),
                     ..Intervention::default()
                 }))
