@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::edge::lambda::ApiRequestId;
 use crate::edge::{cors, request, response};
 use crate::error::{ApiError, FieldError};
-use crate::store::{InterventionStore, NotificationOutcome, StoreError, WriteOutcome};
+use crate::store::{InterventionStore, NotificationOutcome, WriteOutcome};
 use crate::telemetry::{self, RequestRecord};
 
 /// Everything built once at start-up and shared by every request.
@@ -253,7 +253,7 @@ async fn decide<S: InterventionStore>(
                 outcome = other.code(),
                 "notification left unread"
             ),
-            Some(Err(StoreError::Unavailable(e) | StoreError::Internal(e))) => {
+            Some(Err(e)) => {
                 tracing::warn!(request_id, error = %e, "notification left unread");
             }
         }

@@ -23,14 +23,33 @@ pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTabl
 /// DynamoDB caps the operands of one `IN` at 100.
 const IN_OPERANDS: usize = 100;
 
+/// What went wrong below a store call, kept whole: the SDK's error (or a
+/// mapping error) with its chain of causes.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Throttled, timed out or unreachable: worth retrying later (503).
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("store unavailable: {}", chain(.0.as_ref()))]
+    Unavailable(#[source] Cause),
     /// Anything else: a bug or a malformed item (500).
-    #[error("store failure: {0}")]
-    Internal(String),
+    #[error("store failure: {}", chain(.0.as_ref()))]
+    Internal(#[source] Cause),
+}
+
+/// An error and its causes, as one line for the log (`a: b: c`).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
 }
 
 /// The result of the conditional decision write.
@@ -207,7 +226,7 @@ pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, 
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let entry = serde_dynamo::to_attribute_value(&write.entry)
-        .map_err(|e| StoreError::Internal(format!("history entry: {e}")))?;
+        .map_err(|e| StoreError::Internal(format!("history entry: {e}").into()))?;
     let mut values: HashMap<String, AttributeValue> = [
         (":toVerify", num(Status::ToVerify.code())),
         (":newStatus", num(write.new_status.code())),
@@ -255,12 +274,12 @@ fn num(n: i64) -> AttributeValue {
 /// An item as DynamoDB returns it → the intervention.
 pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
     item::from_item(&item)
-        .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}")))
+        .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}").into()))
 }
 
 /// Throttling, timeouts and transport failures are the engine's trouble, not
 /// ours: 503 so the client retries. Everything else is a 500.
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     err: SdkError<E, HttpResponse>,
 ) -> StoreError {
     const RETRYABLE: [&str; 8] = [
@@ -273,18 +292,20 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
         "ServiceUnavailable",
         "LimitExceededException",
     ];
-    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
-    match &err {
+    let retryable = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(detail)
+            true
         }
-        SdkError::ServiceError(e) if e.err().code().is_some_and(|c| RETRYABLE.contains(&c)) => {
-            StoreError::Unavailable(detail)
+        SdkError::ServiceError(e) => {
+            e.err().code().is_some_and(|c| RETRYABLE.contains(&c))
+                || e.raw().status().as_u16() >= 500
         }
-        SdkError::ServiceError(e) if e.raw().status().as_u16() >= 500 => {
-            StoreError::Unavailable(detail)
-        }
-        _ => StoreError::Internal(detail),
+        _ => false,
+    };
+    if retryable {
+        StoreError::Unavailable(Box::new(err))
+    } else {
+        StoreError::Internal(Box::new(err))
     }
 }
 
@@ -357,6 +378,21 @@ impl InterventionStore for DynamoStore {
 mod tests {
     use super::*;
     use crate::domain::{HistoryEntry, InterventionId};
+
+    #[test]
+    fn a_store_error_keeps_its_cause_and_logs_the_whole_chain() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        let e =
+            StoreError::Unavailable(Box::new(Outer(std::io::Error::other("connection refused"))));
+        assert_eq!(
+            e.to_string(),
+            "store unavailable: dispatch failure: connection refused"
+        );
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("dispatch failure"));
+    }
 
     fn write(orgs: Vec<i64>) -> DecisionWrite {
         DecisionWrite {
