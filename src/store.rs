@@ -6,14 +6,17 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::domain::{DecisionWrite, Intervention, Status};
 
+mod error;
 mod item;
+
+use error::classify;
+pub use error::{Cause, StoreError};
 
 /// Every DynamoDB action this module calls, as IAM names them. The template's
 /// policy must grant exactly these (checked by `tests/api/template.rs`), and the
@@ -22,35 +25,6 @@ pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTabl
 
 /// DynamoDB caps the operands of one `IN` at 100.
 const IN_OPERANDS: usize = 100;
-
-/// What went wrong below a store call, kept whole: the SDK's error (or a
-/// mapping error) with its chain of causes.
-pub type Cause = Box<dyn std::error::Error + Send + Sync>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Throttled, timed out or unreachable: worth retrying later (503).
-    #[error("store unavailable: {}", chain(.0.as_ref()))]
-    Unavailable(#[source] Cause),
-    /// Anything else: a bug or a malformed item (500).
-    #[error("store failure: {}", chain(.0.as_ref()))]
-    Internal(#[source] Cause),
-}
-
-/// An error and its causes, as one line for the log (`a: b: c`).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !line.ends_with(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        next = cause.source();
-    }
-    line
-}
 
 /// The result of the conditional decision write.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,38 +249,6 @@ fn num(n: i64) -> AttributeValue {
 pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
     item::from_item(&item)
         .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}").into()))
-}
-
-/// Throttling, timeouts and transport failures are the engine's trouble, not
-/// ours: 503 so the client retries. Everything else is a 500.
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    err: SdkError<E, HttpResponse>,
-) -> StoreError {
-    const RETRYABLE: [&str; 8] = [
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "Throttling",
-        "RequestLimitExceeded",
-        "TransactionConflictException",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-    ];
-    let retryable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(e) => {
-            e.err().code().is_some_and(|c| RETRYABLE.contains(&c))
-                || e.raw().status().as_u16() >= 500
-        }
-        _ => false,
-    };
-    if retryable {
-        StoreError::Unavailable(Box::new(err))
-    } else {
-        StoreError::Internal(Box::new(err))
-    }
 }
 
 impl InterventionStore for DynamoStore {

@@ -1,0 +1,66 @@
+//! How a store call fails: the two kinds the contract answers differently
+//! (503 to retry, 500), each keeping its cause.
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// What went wrong below a store call, kept whole: the SDK's error (or a
+/// mapping error) with its chain of causes.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, timed out or unreachable: worth retrying later (503).
+    #[error("store unavailable: {}", chain(.0.as_ref()))]
+    Unavailable(#[source] Cause),
+    /// Anything else: a bug or a malformed item (500).
+    #[error("store failure: {}", chain(.0.as_ref()))]
+    Internal(#[source] Cause),
+}
+
+/// An error and its causes, as one line for the log (`a: b: c`).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
+/// Throttling, timeouts and transport failures are the engine's trouble, not
+/// ours: 503 so the client retries. Everything else is a 500.
+pub(super) fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    err: SdkError<E, HttpResponse>,
+) -> StoreError {
+    const RETRYABLE: [&str; 8] = [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    ];
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => {
+            e.err().code().is_some_and(|c| RETRYABLE.contains(&c))
+                || e.raw().status().as_u16() >= 500
+        }
+        _ => false,
+    };
+    if retryable {
+        StoreError::Unavailable(Box::new(err))
+    } else {
+        StoreError::Internal(Box::new(err))
+    }
+}
