@@ -135,10 +135,9 @@ impl Issuer {
             url: url.uri().clone(),
             rules: rules.clone(),
         };
-        let cache = Cached::start(source, clients.clock.clone())
-            .await
-            .map_err(|problem| config_error(JWKS_URL_NAME, problem))?;
-        Ok(Self { cache })
+        Ok(Self {
+            cache: clients.cache(source).await?,
+        })
     }
 
     async fn keys(&self) -> Option<Arc<KeySet>> {

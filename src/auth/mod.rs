@@ -173,6 +173,17 @@ pub struct KeyClients {
     pub clock: keys::Clock,
 }
 
+impl KeyClients {
+    /// A remote source's cache, after its first fetch; a configuration
+    /// error there stops start-up naming the source's setting.
+    async fn cache<S: keys::KeySource>(&self, source: S) -> Result<keys::Cached<S>, ConfigError> {
+        let name = source.name();
+        keys::Cached::start(source, self.clock.clone())
+            .await
+            .map_err(|problem| config_error(name, problem))
+    }
+}
+
 fn config_error(name: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Unusable {
         name,

@@ -107,10 +107,7 @@ impl Secret {
                     id: id.clone(),
                     name: id_name,
                 };
-                let cache = Cached::start(source, clients.clock.clone())
-                    .await
-                    .map_err(|problem| config_error(id_name, problem))?;
-                Ok(Secret::Managed(cache))
+                Ok(Secret::Managed(clients.cache(source).await?))
             }
         }
     }
