@@ -1,6 +1,10 @@
 //! Wiring only: configuration, the SDK client and the keys are built once,
 //! then every invocation goes through `handler::handle`.
 
+// Start-up's future (the key sources' first fetches joined with the table
+// warm-up) nests deeper than rustc's default layout depth in release builds.
+#![recursion_limit = "256"]
+
 use std::time::{Duration, Instant};
 
 use intervention_verify::auth::{AuthSettings, KeyClients, SecretSource, Verifier};
