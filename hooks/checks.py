@@ -37,10 +37,12 @@ class Check:
     """One request and what its answer must be. `expect(status, headers,
     body)` returns None when the answer is right, else what is wrong."""
 
-    def __init__(self, name, method, headers, body, expect, path=None, gateway_only=False):
+    def __init__(self, name, method, headers, body, expect, path=None, gateway_only=False,
+                 intervention_id=PROBE_ID):
         self.name, self.method, self.headers, self.body = name, method, headers, body
         self.expect, self.gateway_only = expect, gateway_only
-        self.path = path or ROUTE.replace("{interventionId}", PROBE_ID)
+        self.intervention_id = intervention_id
+        self.path = path or ROUTE.replace("{interventionId}", intervention_id)
 
 
 def _allowed(origin, headers):
@@ -107,7 +109,7 @@ def proxy_event(check, request_id):
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
-        "pathParameters": {"interventionId": PROBE_ID},
+        "pathParameters": {"interventionId": check.intervention_id},
         "stageVariables": None,
         "requestContext": {
             "resourceId": "pretraffic",

@@ -103,11 +103,8 @@ def decision_event(access, session):
         "Authorization": f"Bearer {access}", "x-session-token": session,
         "Content-Type": "application/json", "Origin": os.environ["ALLOWED_ORIGINS"].split(",")[0]},
         json.dumps({"decision": 1, "decisionComment": "checked on the arm64 artifact",
-                    "notificationId": NOTIFICATION}), None)
-    check.path = checks.ROUTE.replace("{interventionId}", str(DECIDED_ID))
-    event = checks.proxy_event(check, "artifact-decision")
-    event["pathParameters"] = {"interventionId": str(DECIDED_ID)}
-    return event
+                    "notificationId": NOTIFICATION}), None, intervention_id=str(DECIDED_ID))
+    return checks.proxy_event(check, "artifact-decision")
 
 
 def run(binary, work):
