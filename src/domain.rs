@@ -18,7 +18,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         match self {
             Status::Planned => 1,
             Status::InProgress => 2,
@@ -92,10 +92,10 @@ impl Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: i64,
-    pub session_id: String,
+    pub(crate) session_id: String,
     /// Distinct organisations the user acts for, sorted.
-    pub organization_ids: Vec<i64>,
-    pub scopes: Vec<String>,
+    pub(crate) organization_ids: Vec<i64>,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// The scope a caller needs to verify interventions.
@@ -118,13 +118,13 @@ pub struct InterventionId(i64);
 
 impl InterventionId {
     /// The largest id either way (`Number.MAX_SAFE_INTEGER`).
-    pub const MAX: i64 = 9_007_199_254_740_991;
+    pub(crate) const MAX: i64 = 9_007_199_254_740_991;
 
     pub fn new(id: i64) -> Option<Self> {
         (-Self::MAX..=Self::MAX).contains(&id).then_some(Self(id))
     }
 
-    pub fn get(self) -> i64 {
+    pub(crate) fn get(self) -> i64 {
         self.0
     }
 }
@@ -145,39 +145,40 @@ pub struct VerifyCommand {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Intervention {
-    pub id: Option<i64>,
-    pub status: Option<Status>,
+    pub(crate) id: Option<i64>,
+    pub(crate) status: Option<Status>,
     #[serde(rename = "type")]
-    pub kind: Option<i64>,
-    pub description: Option<String>,
-    pub img_signature: Option<String>,
-    pub code_pin: Option<i64>,
-    pub auto_created: Option<bool>,
-    pub creation_status: Option<i64>,
-    pub scheduled_start: Option<String>,
-    pub scheduled_end: Option<String>,
-    pub actual_start: Option<String>,
-    pub actual_end: Option<String>,
-    pub provider_name: Option<String>,
-    pub provider_email: Option<String>,
-    pub provider_action_comment: Option<String>,
-    pub provider_general_comment: Option<String>,
-    pub assigned_company_contact_id: Option<i64>,
-    pub assigned_user_id: Option<i64>,
-    pub verified_by_user_id: Option<i64>,
-    pub verified_at: Option<String>,
-    pub decision_comment: Option<String>,
-    pub attendee_count: Option<i64>,
-    pub routine_id: Option<i64>,
-    pub organization_id: Option<i64>,
-    pub created_by_user_id: Option<i64>,
-    pub archived_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub created_at: Option<String>,
+    pub(crate) kind: Option<i64>,
+    pub(crate) description: Option<String>,
+    pub(crate) img_signature: Option<String>,
+    pub(crate) code_pin: Option<i64>,
+    pub(crate) auto_created: Option<bool>,
+    pub(crate) creation_status: Option<i64>,
+    pub(crate) scheduled_start: Option<String>,
+    pub(crate) scheduled_end: Option<String>,
+    pub(crate) actual_start: Option<String>,
+    pub(crate) actual_end: Option<String>,
+    pub(crate) provider_name: Option<String>,
+    pub(crate) provider_email: Option<String>,
+    pub(crate) provider_action_comment: Option<String>,
+    pub(crate) provider_general_comment: Option<String>,
+    pub(crate) assigned_company_contact_id: Option<i64>,
+    pub(crate) assigned_user_id: Option<i64>,
+    pub(crate) verified_by_user_id: Option<i64>,
+    pub(crate) verified_at: Option<String>,
+    pub(crate) decision_comment: Option<String>,
+    pub(crate) attendee_count: Option<i64>,
+    pub(crate) routine_id: Option<i64>,
+    pub(crate) organization_id: Option<i64>,
+    pub(crate) created_by_user_id: Option<i64>,
+    pub(crate) archived_at: Option<String>,
+    pub(crate) updated_at: Option<String>,
+    pub(crate) created_at: Option<String>,
 }
 
 /// The reference's 28 response fields, in its order: what [`Intervention`]
 /// serialises to. Tests hold the wire format to it.
+#[cfg(any(test, feature = "testing"))]
 pub const REFERENCE_FIELDS: [&str; 28] = [
     "id",
     "status",
@@ -455,14 +456,19 @@ mod tests {
         }
     }
 
+    /// The write was refused because `r` is already decided, exactly as
+    /// `cmd` asks: a replay, answered with `r`.
+    fn assert_replay(r: Intervention, cmd: &VerifyCommand) {
+        assert_eq!(
+            judge_refused_write(Some(r.clone()), &caller(), cmd),
+            Verdict::Replay(Box::new(r))
+        );
+    }
+
     #[test]
     fn verified_item_is_already_verified_unless_exact_replay() {
         let cmd = command(Decision::Accept, "fine");
-        let same = verified(4, 7, "fine");
-        assert_eq!(
-            judge_refused_write(Some(same.clone()), &caller(), &cmd),
-            Verdict::Replay(Box::new(same))
-        );
+        assert_replay(verified(4, 7, "fine"), &cmd);
         let cases = [
             verified(5, 7, "fine"),  // other decision
             verified(4, 8, "fine"),  // other user
@@ -480,12 +486,7 @@ mod tests {
 
     #[test]
     fn reject_replay_needs_status_5() {
-        let cmd = command(Decision::Reject, "");
-        let r = verified(5, 7, "");
-        assert_eq!(
-            judge_refused_write(Some(r.clone()), &caller(), &cmd),
-            Verdict::Replay(Box::new(r))
-        );
+        assert_replay(verified(5, 7, ""), &command(Decision::Reject, ""));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// The variable it names (the first of a conflicting pair).
+    #[cfg(any(test, feature = "testing"))]
     pub fn name(&self) -> &'static str {
         match self {
             ConfigError::Missing(name)
@@ -38,8 +39,8 @@ impl ConfigError {
 /// (`#/decisionComment`, `#/interventionId`, `#` for the whole body).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
-    pub pointer: &'static str,
-    pub detail: String,
+    pub(crate) pointer: &'static str,
+    pub(crate) detail: String,
 }
 
 impl FieldError {

@@ -14,18 +14,33 @@
 //! - [`config`]: the environment, parsed once; [`error`]: every failure,
 //!   typed; [`telemetry`]: the log line and its metrics;
 //! - [`handler`]: one request through them all, on lambda_http's request
-//!   type; `main` wires the process.
+//!   type; [`process`]: start-up and the runtime loop ([`run`], all that
+//!   `main` calls).
+//!
+//! Public: [`run`] for `main`, [`https_connector`] for the floor bench.
+//! The rooms themselves are open only to the test kit's builds (`cfg(test)`,
+//! the `testing` feature) for the integration tests and the bench; in the
+//! deployed build they are private, so the dead-code lint sees all of them.
 
-pub mod auth;
-pub mod aws;
-pub mod config;
-pub mod domain;
-pub mod edge;
-pub mod error;
-pub mod handler;
-pub mod keys;
-pub mod store;
-pub mod telemetry;
+// The start-up future nests deeper than rustc's default layout depth.
+#![recursion_limit = "256"]
+
+/// Declares each room: public in test-kit builds, private in the Lambda.
+macro_rules! rooms {
+    ($($room:ident),* $(,)?) => {$(
+        #[cfg(any(test, feature = "testing"))]
+        pub mod $room;
+        #[cfg(not(any(test, feature = "testing")))]
+        mod $room;
+    )*};
+}
+
+rooms!(
+    auth, aws, config, domain, edge, error, handler, keys, process, store, telemetry
+);
+
+pub use keys::https_connector;
+pub use process::run;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -16,11 +16,12 @@ mod error;
 mod item;
 
 use error::classify;
-pub use error::{Cause, StoreError};
+pub use error::StoreError;
 
 /// Every DynamoDB action this module calls, as IAM names them. The template's
 /// policy must grant exactly these (checked by `tests/api/template.rs`), and the
 /// engine must see no other (checked by `tests/api/request_count.rs`).
+#[cfg(any(test, feature = "testing"))]
 pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
 
 /// DynamoDB caps the operands of one `IN` at 100.
@@ -149,7 +150,7 @@ impl DynamoStore {
     /// gives full CPU and no user waits, so the first request does not pay
     /// for the handshake. `DescribeTable` is free, reads no item, and proves
     /// the table exists.
-    pub async fn warm_up(&self) -> Result<(), WarmUpError> {
+    pub(crate) async fn warm_up(&self) -> Result<(), WarmUpError> {
         match self
             .client
             .describe_table()
@@ -167,7 +168,7 @@ impl DynamoStore {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WarmUpError {
+pub(crate) enum WarmUpError {
     #[error("INTERVENTIONS_TABLE names a table that does not exist")]
     NoSuchTable,
     #[error(transparent)]
@@ -178,10 +179,10 @@ pub enum WarmUpError {
 /// Built apart from the SDK call so its text can be checked without an engine.
 #[derive(Debug, PartialEq)]
 pub struct DecisionExpression {
-    pub update: String,
-    pub condition: String,
-    pub names: HashMap<String, String>,
-    pub values: HashMap<String, AttributeValue>,
+    pub(crate) update: String,
+    pub(crate) condition: String,
+    pub(crate) names: HashMap<String, String>,
+    pub(crate) values: HashMap<String, AttributeValue>,
 }
 
 pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, StoreError> {

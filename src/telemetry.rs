@@ -24,6 +24,7 @@ pub mod metrics {
     /// The function (`AWS_LAMBDA_FUNCTION_NAME`), in every dimension set:
     /// two stacks in one account and region never share a series.
     pub const FUNCTION_NAME: &str = "functionName";
+    #[cfg(any(test, feature = "testing"))]
     pub const DIMENSIONS: &[&str] = &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
 
     /// Per request: 1 each.
@@ -45,6 +46,7 @@ pub mod metrics {
     /// Per cold start: 1, and the process's own init in milliseconds.
     pub(crate) const COLD_STARTS: &str = "ColdStarts";
     pub(crate) const INIT_DURATION: &str = "InitDuration";
+    #[cfg(any(test, feature = "testing"))]
     pub const NAMES: &[&str] = &[
         REQUESTS,
         SERVER_ERRORS,
@@ -87,7 +89,7 @@ pub(crate) fn function_version() -> &'static str {
 
 /// JSON lines on stdout for everything logged through `tracing`; the level
 /// comes from `RUST_LOG` (default `info`).
-pub fn init() {
+pub(crate) fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -339,7 +341,7 @@ struct InitLine<'a> {
 
 /// The cold start's metrics line: one per process, `init` in milliseconds
 /// from `main` to ready.
-pub fn init_metrics_line(init: Duration) -> String {
+pub(crate) fn init_metrics_line(init: Duration) -> String {
     let line = InitLine {
         level: "INFO",
         message: "cold start",
@@ -357,7 +359,7 @@ pub fn init_metrics_line(init: Duration) -> String {
 
 /// Writes one log line to stdout in a single call, so lines stay whole; a
 /// closed stdout is not the client's problem.
-pub fn stdout_sink(line: &str) {
+pub(crate) fn stdout_sink(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out
         .write_all(line.as_bytes())

@@ -9,7 +9,7 @@ use super::Reason;
 
 /// Each organisation becomes one operand of the write's condition; DynamoDB
 /// caps condition expressions at 4 KB, which this bound keeps us under.
-pub const MAX_ORGANIZATIONS: usize = 300;
+pub(crate) const MAX_ORGANIZATIONS: usize = 300;
 
 /// Where the scopes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +50,10 @@ impl Default for ClaimNames {
 
 /// What an access token says about its caller.
 pub(crate) struct AccessClaims {
-    pub exp: i64,
-    pub user_id: i64,
-    pub organization_ids: Vec<i64>,
-    pub scopes: Vec<String>,
+    pub(crate) exp: i64,
+    pub(crate) user_id: i64,
+    pub(crate) organization_ids: Vec<i64>,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// The access token's payload, every claim kept until the names pick some.
@@ -156,9 +156,9 @@ pub(crate) struct RawSessionClaims {
 }
 
 pub(crate) struct SessionClaims {
-    pub user_id: i64,
-    pub session_id: String,
-    pub exp: i64,
+    pub(crate) user_id: i64,
+    pub(crate) session_id: String,
+    pub(crate) exp: i64,
 }
 
 impl RawSessionClaims {

@@ -16,8 +16,8 @@ mod token;
 
 use jsonwebtoken::{Algorithm, Validation};
 
-pub use claims::{ClaimNames, MAX_ORGANIZATIONS, ScopeClaims};
-pub use secret::{Hs256Secret, MIN_SECRET_BYTES, SecretSource, ShortSecret};
+pub use claims::{ClaimNames, ScopeClaims};
+pub use secret::{Hs256Secret, SecretSource};
 
 use crate::config::vars;
 use crate::domain::Caller;
@@ -151,6 +151,7 @@ pub struct AuthSettings {
 impl AuthSettings {
     /// The session secret, and nothing else: no access key source yet,
     /// no issuer, audience or client checks, the default claim names.
+    #[cfg(any(test, feature = "testing"))]
     pub fn new(session_secret: SecretSource) -> Self {
         Self {
             access_jwks: None,

@@ -12,7 +12,7 @@ use crate::keys::{self, Cached, FetchError, Fetched};
 
 /// HS256 secrets shorter than this are refused (RFC 7518 §3.2: a key at
 /// least as long as the hash output).
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// An HS256 secret of at least [`MIN_SECRET_BYTES`]: the only form in which
 /// one reaches the verifier, so a short secret cannot be handed to it. Its
@@ -23,10 +23,10 @@ pub struct Hs256Secret(Box<[u8]>);
 /// A candidate secret shorter than [`MIN_SECRET_BYTES`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("an HS256 secret needs at least {MIN_SECRET_BYTES} bytes")]
-pub struct ShortSecret;
+pub(crate) struct ShortSecret;
 
 impl Hs256Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, ShortSecret> {
+    pub(crate) fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, ShortSecret> {
         let bytes = bytes.into();
         if bytes.len() < MIN_SECRET_BYTES {
             return Err(ShortSecret);

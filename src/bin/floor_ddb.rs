@@ -39,9 +39,8 @@ fn env(name: &str) -> Result<String, Error> {
 
 /// The function's own HTTPS connector (the one its JWKS client uses).
 fn https(ssl_cert_file: Option<String>) -> Result<Https, Error> {
-    let connector = intervention_verify::keys::https_connector(
-        ssl_cert_file.as_deref().map(std::path::Path::new),
-    )?;
+    let connector =
+        intervention_verify::https_connector(ssl_cert_file.as_deref().map(std::path::Path::new))?;
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

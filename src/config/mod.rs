@@ -13,12 +13,15 @@ pub use origins::AllowedOrigins;
 use origins::parse_origins;
 
 /// Variables without which the function does not start.
+#[cfg(any(test, feature = "testing"))]
 pub const REQUIRED_VARIABLES: &[&str] = &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
 /// Exactly one of these: the session secret's value (local runs, tests) or
 /// its Secrets Manager id (production).
+#[cfg(any(test, feature = "testing"))]
 pub const SESSION_SECRET_VARIABLES: &[&str] =
     &[vars::SESSION_TOKEN_SECRET, vars::SESSION_TOKEN_SECRET_ID];
 /// At least one of these (and at most one of the two HS256 forms).
+#[cfg(any(test, feature = "testing"))]
 pub const ACCESS_KEY_VARIABLES: &[&str] = &[
     vars::ACCESS_TOKEN_JWKS,
     vars::ACCESS_TOKEN_JWKS_URL,
@@ -26,6 +29,7 @@ pub const ACCESS_KEY_VARIABLES: &[&str] = &[
     vars::ACCESS_TOKEN_SECRET_ID,
 ];
 /// Read when set.
+#[cfg(any(test, feature = "testing"))]
 pub const OPTIONAL_VARIABLES: &[&str] = &[
     vars::ACCESS_TOKEN_ISSUER,
     vars::ACCESS_TOKEN_AUDIENCE,
@@ -49,7 +53,7 @@ pub(crate) const AWS_VARIABLES: &[&str] = &[
     vars::SSL_CERT_FILE,
 ];
 
-pub use crate::error::ConfigError;
+pub(crate) use crate::error::ConfigError;
 
 /// Time limits for DynamoDB calls; the operation limit must stay below the
 /// function's own timeout so a slow engine gets a 503, not a Lambda timeout.
@@ -77,11 +81,11 @@ impl Default for DynamoTimeouts {
 
 #[derive(Clone)]
 pub struct Config {
-    pub interventions_table: String,
+    pub(crate) interventions_table: String,
     pub notifications_table: String,
-    pub auth: AuthSettings,
-    pub allowed_origins: AllowedOrigins,
-    pub dynamo: DynamoTimeouts,
+    pub(crate) auth: AuthSettings,
+    pub(crate) allowed_origins: AllowedOrigins,
+    pub(crate) dynamo: DynamoTimeouts,
     pub aws: AwsSettings,
 }
 
@@ -89,13 +93,13 @@ pub struct Config {
 /// the environment, where Lambda puts them (read by the SDK when it signs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
-    pub region: String,
+    pub(crate) region: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a local engine.
     pub dynamodb_endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`.
-    pub secrets_endpoint: Option<String>,
+    pub(crate) secrets_endpoint: Option<String>,
     /// Extra PEM roots to trust besides the built-in ones.
-    pub ssl_cert_file: Option<std::path::PathBuf>,
+    pub(crate) ssl_cert_file: Option<std::path::PathBuf>,
 }
 
 impl Config {

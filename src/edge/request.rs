@@ -13,6 +13,7 @@ pub(crate) const MAX_COMMENT_UNITS: usize = 2500;
 pub(crate) const MAX_NOTIFICATION_ID_UNITS: usize = 256;
 /// 2^53 - 1: the ids the JavaScript clients can represent exactly.
 /// The resource this function serves, as API Gateway and the API reference write it.
+#[cfg(any(test, feature = "testing"))]
 pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
 const ROUTE_PREFIX: &str = "/interventions/v2/rs/";
 const ROUTE_SUFFIX: &str = "/verify";

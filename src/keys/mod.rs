@@ -13,11 +13,13 @@ mod secrets;
 mod web;
 
 pub(crate) use secrets::read_secret_versions;
-pub use web::{JwksUrl, WebClient, https_connector, jwks_ttl};
+pub use web::https_connector;
+pub use web::{JwksUrl, WebClient};
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
 /// template grants exactly these, on the token secrets only (checked by
 /// `tests/api/template.rs`). `kms:Decrypt` joins them only with a customer key.
+#[cfg(any(test, feature = "testing"))]
 pub const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
 /// Known secret versions are re-read on the first request after this.
@@ -79,8 +81,8 @@ impl Clock {
 
 /// A fetched value and how long it stays fresh.
 pub(crate) struct Fetched<T> {
-    pub value: T,
-    pub ttl: Duration,
+    pub(crate) value: T,
+    pub(crate) ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -136,7 +136,7 @@ impl WebClient {
 
 /// How long a JWKS may be cached, from its `Cache-Control` header:
 /// `max-age` clamped to [`JWKS_MIN_TTL`]..[`JWKS_MAX_TTL`], else the default.
-pub fn jwks_ttl(cache_control: &str) -> Duration {
+pub(crate) fn jwks_ttl(cache_control: &str) -> Duration {
     let max_age = cache_control.split(',').find_map(|d| {
         let (name, value) = d.trim().split_once('=')?;
         name.trim()

@@ -155,24 +155,17 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
             }
         }
     }
-    // Every alarm docs/CONTRACT.md and the runbook list is there.
+    // The runbook's alarms are the template's, no more, no fewer.
     let names: BTreeSet<&str> = alarms.iter().map(|a| a.0.as_str()).collect();
-    for expected in [
-        "ServerErrorRateAlarm",
-        "LatencyP99Alarm",
-        "FunctionErrorsAlarm",
-        "FunctionThrottlesAlarm",
-        "DynamoDbThrottlesAlarm",
-        "DynamoDbSystemErrorsAlarm",
-        "DependencyUnavailableAlarm",
-        "UnauthorizedSurgeAlarm",
-        "CanaryServerErrorRateAlarm",
-        "CanaryFunctionErrorsAlarm",
-        "ApiGatewayServerErrorRateAlarm",
-        "WebAclBlockedShareAlarm",
-    ] {
-        assert!(names.contains(expected), "{expected} missing");
-    }
+    let listed: BTreeSet<&str> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .filter(|h| h.ends_with("Alarm"))
+        .collect();
+    assert_eq!(
+        names, listed,
+        "template alarms vs docs/OPERATIONS.md entries"
+    );
 }
 
 #[test]
@@ -181,7 +174,7 @@ fn the_dashboard_reads_only_emitted_metrics() {
     let (_, dash) = one(&t, "AWS::CloudWatch::Dashboard");
     let body = dash["Properties"]["DashboardBody"]["Fn::Sub"][0]
         .as_str()
-        .unwrap_or_default();
+        .expect("the dashboard body is a Fn::Sub string");
     let ns = format!("\"{}\", \"", metrics::NAMESPACE);
     let mut seen = 0;
     for part in body.split(&ns).skip(1) {

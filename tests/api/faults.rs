@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use crate::helpers::engine::{Engine, create_tables_named, put};
 use crate::helpers::proxy::Proxy;
-use crate::helpers::{Harness, call, decision, intervention, send};
+use crate::helpers::{Event, Harness, call, decision, intervention, send};
 use intervention_verify::config::DynamoTimeouts;
 use serde_json::Value;
 
@@ -75,22 +75,34 @@ fn assert_503(status: u16, body: &Value) {
     assert_eq!(body["status"], 503);
 }
 
-#[tokio::test]
-async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_restart() {
-    let _serial = SERIAL.lock().await;
+/// A harness on this module's engine with intervention `id` awaiting a
+/// decision, and the caller's decision on it.
+async fn awaiting(id: i64, comment: &str) -> (Harness, Event) {
     let h = harness_with(timeouts()).await;
-    put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
-    let event = call(1, USER, &[ORG], decision(1, "engine down"));
+    put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+    (h, call(id, USER, &[ORG], decision(1, comment)))
+}
 
-    engine().stop();
+/// Sends `event` and asserts a 503 within the SDK's operation timeout (and a
+/// margin); `after` runs once the answer is in (e.g. to heal the engine).
+async fn answers_503_in_time(h: &Harness, event: &Event, after: impl FnOnce()) {
     let started = Instant::now();
-    let (status, body) = send(&h.app, &event).await;
+    let (status, body) = send(&h.app, event).await;
     let took = started.elapsed();
+    after();
     assert_503(status, &body);
     assert!(
         took <= timeouts().operation + Duration::from_millis(500),
         "took {took:?}"
     );
+}
+
+#[tokio::test]
+async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_restart() {
+    let _serial = SERIAL.lock().await;
+    let (h, event) = awaiting(1, "engine down").await;
+    engine().stop();
+    answers_503_in_time(&h, &event, || ()).await;
 
     // Back up (moto keeps tables in memory: recreate them), same App, same client.
     engine().restart();
@@ -104,20 +116,9 @@ async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_resta
 #[tokio::test]
 async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
     let _serial = SERIAL.lock().await;
-    let h = harness_with(timeouts()).await;
-    put(&h.client, &h.interventions, intervention(2, 3, ORG)).await;
-    let event = call(2, USER, &[ORG], decision(1, "slow"));
-
+    let (h, event) = awaiting(2, "slow").await;
     engine().delay(2000);
-    let started = Instant::now();
-    let (status, body) = send(&h.app, &event).await;
-    let took = started.elapsed();
-    engine().delay(0);
-    assert_503(status, &body);
-    assert!(
-        took <= timeouts().operation + Duration::from_millis(500),
-        "took {took:?}"
-    );
+    answers_503_in_time(&h, &event, || engine().delay(0)).await;
     // The engine finishes what it was sent: the decision landed whole, or not at all.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let outcome = whole_or_nothing(&h.intervention(2).await);

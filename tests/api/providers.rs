@@ -161,10 +161,24 @@ struct Shaped {
     settings: AuthSettings,
 }
 
-fn base(claims: ClaimNames) -> AuthSettings {
+/// What an operator sets for a provider: its issuer, the audiences and
+/// client ids to accept (either may be empty), and the claim names.
+fn set(issuer: &str, audiences: &[&str], client_ids: &[&str], claims: ClaimNames) -> AuthSettings {
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
     AuthSettings {
+        issuer: Some(issuer.into()),
+        audiences: owned(audiences),
+        client_ids: owned(client_ids),
         claims,
         ..intervention_verify::testing::auth_settings()
+    }
+}
+
+/// The app's own claims under their default names, the user id as `userId`.
+fn app_claims() -> ClaimNames {
+    ClaimNames {
+        user_id: "userId",
+        ..ClaimNames::default()
     }
 }
 
@@ -196,16 +210,12 @@ fn shaped(user: i64, org: i64) -> Vec<Shaped> {
                 "userId": user.to_string(),
                 "organizationIds": [org],
             }),
-            settings: AuthSettings {
-                issuer: Some(
-                    "https://cognito-idp.eu-west-3.amazonaws.com/eu-west-3_example".into(),
-                ),
-                client_ids: vec!["1example23456789".into()],
-                ..base(ClaimNames {
-                    user_id: "userId",
-                    ..ClaimNames::default()
-                })
-            },
+            settings: set(
+                "https://cognito-idp.eu-west-3.amazonaws.com/eu-west-3_example",
+                &[],
+                &["1example23456789"],
+                app_claims(),
+            ),
         },
         // https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles
         // https://auth0.com/docs/secure/tokens/json-web-tokens/create-custom-claims
@@ -226,15 +236,16 @@ fn shaped(user: i64, org: i64) -> Vec<Shaped> {
                 "https://interventions.example.com/userId": user.to_string(),
                 "https://interventions.example.com/organizationIds": [org],
             }),
-            settings: AuthSettings {
-                issuer: Some("https://example.eu.auth0.com/".into()),
-                audiences: vec!["https://api.interventions.example.com".into()],
-                ..base(ClaimNames {
+            settings: set(
+                "https://example.eu.auth0.com/",
+                &["https://api.interventions.example.com"],
+                &[],
+                ClaimNames {
                     user_id: "https://interventions.example.com/userId",
                     organizations: "https://interventions.example.com/organizationIds",
                     scopes: ScopeClaims::Named("permissions"),
-                })
-            },
+                },
+            ),
         },
         // https://developer.okta.com/docs/reference/api/oidc/#access-token
         // `scp` is an array, `cid` the client, `uid` Okta's user id; the
@@ -258,15 +269,12 @@ fn shaped(user: i64, org: i64) -> Vec<Shaped> {
                 "userId": user,
                 "organizationIds": [org],
             }),
-            settings: AuthSettings {
-                issuer: Some("https://example.okta.com/oauth2/default".into()),
-                audiences: vec!["api://default".into()],
-                client_ids: vec!["0oabskvc6442nkvQO0h7".into()],
-                ..base(ClaimNames {
-                    user_id: "userId",
-                    ..ClaimNames::default()
-                })
-            },
+            settings: set(
+                "https://example.okta.com/oauth2/default",
+                &["api://default"],
+                &["0oabskvc6442nkvQO0h7"],
+                app_claims(),
+            ),
         },
         // https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
         // v2.0 tokens: `aud` is the API's application id, `scp` a
@@ -294,18 +302,12 @@ fn shaped(user: i64, org: i64) -> Vec<Shaped> {
                 "userId": user.to_string(),
                 "organizationIds": [org],
             }),
-            settings: AuthSettings {
-                issuer: Some(
-                    "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
-                        .into(),
-                ),
-                audiences: vec!["6e74172b-be56-4843-9ff4-e66a39bb12e3".into()],
-                client_ids: vec!["1f3a7e2c-0b7d-4b6e-8f36-7c2a64f1a9e0".into()],
-                ..base(ClaimNames {
-                    user_id: "userId",
-                    ..ClaimNames::default()
-                })
-            },
+            settings: set(
+                "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+                &["6e74172b-be56-4843-9ff4-e66a39bb12e3"],
+                &["1f3a7e2c-0b7d-4b6e-8f36-7c2a64f1a9e0"],
+                app_claims(),
+            ),
         },
         // https://www.keycloak.org/docs/latest/server_admin/#_audience
         // (audience mapper), user attribute mappers for the app's claims;
@@ -330,15 +332,12 @@ fn shaped(user: i64, org: i64) -> Vec<Shaped> {
                 "userId": user.to_string(),
                 "organizationIds": [org],
             }),
-            settings: AuthSettings {
-                issuer: Some("https://sso.example.com/realms/interventions".into()),
-                audiences: vec!["interventions-api".into()],
-                client_ids: vec!["interventions-web".into()],
-                ..base(ClaimNames {
-                    user_id: "userId",
-                    ..ClaimNames::default()
-                })
-            },
+            settings: set(
+                "https://sso.example.com/realms/interventions",
+                &["interventions-api"],
+                &["interventions-web"],
+                app_claims(),
+            ),
         },
     ]
 }
