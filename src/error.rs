@@ -6,6 +6,25 @@ use crate::auth::AuthError;
 use crate::domain::Refusal;
 use crate::store::StoreError;
 
+/// What went wrong below a call (an SDK error, a transport failure), kept
+/// whole with its chain of causes.
+pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error and its causes, as one line for the log (`a: b: c`).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
 /// Why the function cannot start, naming the setting: the one start-up
 /// error, whether the environment is wrong or what it points at is.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -100,9 +100,9 @@ fn key_clients(
     sdk: &aws_config::SdkConfig,
 ) -> Result<KeyClients, Error> {
     let managed = |s: Option<&SecretSource>| matches!(s, Some(SecretSource::SecretsManager(_)));
-    let secrets = (managed(Some(&auth.session_secret)) || managed(auth.access_secret.as_ref()))
+    let secrets = (managed(Some(&auth.session_secret)) || managed(auth.access.secret()))
         .then(|| aws::secrets_client(sdk, settings.secrets_endpoint.as_deref()));
-    let web = match auth.access_jwks_url {
+    let web = match auth.access.jwks_url() {
         Some(_) => Some(
             WebClient::new(settings.ssl_cert_file.as_deref())
                 .map_err(|e| fatal(&format!("SSL_CERT_FILE: {e}")))?,

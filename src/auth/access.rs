@@ -109,11 +109,11 @@ async fn fetch_jwks(
     let (body, ttl) = web
         .get(url, keys::JWKS_TIMEOUT, keys::JWKS_MAX_BYTES)
         .await
-        .map_err(|e| FetchError::Unavailable(format!("JWKS endpoint {url}: {e}")))?;
+        .map_err(|e| e.within(format!("JWKS endpoint {url}")))?;
     let doc = std::str::from_utf8(&body)
-        .map_err(|_| FetchError::Unavailable("JWKS is not UTF-8".into()))?;
+        .map_err(|e| FetchError::unavailable("JWKS is not UTF-8", Some(e.into())))?;
     let keys = jwks::parse(doc, JWKS_URL_NAME, Strictness::SkipBadKeys)
-        .map_err(|e| FetchError::Unavailable(e.to_string()))?;
+        .map_err(|e| FetchError::unavailable("JWKS unusable", Some(e.into())))?;
     Ok(Fetched {
         value: rules.keys(keys),
         ttl,
@@ -170,12 +170,12 @@ impl AccessKeys {
             client_ids: settings.client_ids.clone(),
             names: settings.claims.clone(),
         };
-        let pinned = match &settings.access_jwks {
+        let pinned = match settings.access.pinned() {
             Some(doc) => rules.keys(jwks::parse(doc, JWKS_NAME, Strictness::Strict)?),
             None => KeySet::new(),
         };
         let secret = async {
-            match &settings.access_secret {
+            match settings.access.secret() {
                 Some(s) => Secret::start(s, vars::ACCESS_TOKEN_SECRET_ID, clients)
                     .await
                     .map(Some),
@@ -183,7 +183,7 @@ impl AccessKeys {
             }
         };
         let issuer = async {
-            match &settings.access_jwks_url {
+            match settings.access.jwks_url() {
                 Some(url) => Issuer::start(url, &rules, clients).await.map(Some),
                 None => Ok(None),
             }

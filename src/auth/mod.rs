@@ -19,6 +19,7 @@ use jsonwebtoken::{Algorithm, Validation};
 pub use claims::{ClaimNames, ScopeClaims};
 pub use secret::{Hs256Secret, SecretSource};
 
+
 use crate::config::vars;
 use crate::domain::Caller;
 use crate::error::ConfigError;
@@ -130,15 +131,50 @@ impl AuthError {
     }
 }
 
+/// The access token's key sources, at least one by construction: a pinned
+/// JWKS document (always applies, wins over fetched keys), the issuer's JWKS
+/// endpoint, the HS256 secret of tokens without `kid`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessKeySources {
+    pinned: Option<String>,
+    jwks_url: Option<keys::JwksUrl>,
+    secret: Option<SecretSource>,
+}
+
+impl AccessKeySources {
+    /// `None` when all three are absent: the function would refuse every
+    /// access token.
+    pub fn new(
+        pinned: Option<String>,
+        jwks_url: Option<keys::JwksUrl>,
+        secret: Option<SecretSource>,
+    ) -> Option<Self> {
+        let any = pinned.is_some() || jwks_url.is_some() || secret.is_some();
+        any.then_some(Self {
+            pinned,
+            jwks_url,
+            secret,
+        })
+    }
+
+    pub(crate) fn pinned(&self) -> Option<&str> {
+        self.pinned.as_deref()
+    }
+
+    pub(crate) fn jwks_url(&self) -> Option<&keys::JwksUrl> {
+        self.jwks_url.as_ref()
+    }
+
+    pub(crate) fn secret(&self) -> Option<&SecretSource> {
+        self.secret.as_ref()
+    }
+}
+
 /// Key sources and claim rules, from the environment.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Pinned JWKS document: always applies, wins over fetched keys.
-    pub access_jwks: Option<String>,
-    /// The issuer's JWKS endpoint.
-    pub access_jwks_url: Option<crate::keys::JwksUrl>,
-    /// HS256 secret of access tokens without `kid`.
-    pub access_secret: Option<SecretSource>,
+    /// Where access tokens' keys come from: one source at least.
+    pub access: AccessKeySources,
     pub session_secret: SecretSource,
     pub issuer: Option<String>,
     /// `aud` must hold one of these (none: `aud` is not checked).
@@ -149,14 +185,12 @@ pub struct AuthSettings {
 }
 
 impl AuthSettings {
-    /// The session secret, and nothing else: no access key source yet,
-    /// no issuer, audience or client checks, the default claim names.
+    /// The key sources alone: no issuer, audience or client checks, the
+    /// default claim names.
     #[cfg(any(test, feature = "testing"))]
-    pub fn new(session_secret: SecretSource) -> Self {
+    pub fn new(access: AccessKeySources, session_secret: SecretSource) -> Self {
         Self {
-            access_jwks: None,
-            access_jwks_url: None,
-            access_secret: None,
+            access,
             session_secret,
             issuer: None,
             audiences: Vec::new(),

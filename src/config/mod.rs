@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::auth::{AuthSettings, ClaimNames, Hs256Secret, ScopeClaims, SecretSource};
+use crate::auth::{AccessKeySources, AuthSettings, ClaimNames, Hs256Secret, ScopeClaims, SecretSource};
 use crate::keys::JwksUrl;
 
 mod origins;
@@ -139,11 +139,11 @@ impl Config {
                 })
             })
             .transpose()?;
-        if access_jwks.is_none() && access_jwks_url.is_none() && access_secret.is_none() {
-            return Err(ConfigError::Missing(
+        let access = AccessKeySources::new(access_jwks, access_jwks_url, access_secret).ok_or(
+            ConfigError::Missing(
                 "one of ACCESS_TOKEN_JWKS, ACCESS_TOKEN_JWKS_URL, ACCESS_TOKEN_SECRET, ACCESS_TOKEN_SECRET_ID",
-            ));
-        }
+            ),
+        )?;
         let mut dynamo = DynamoTimeouts::default();
         if let Some(ms) = optional(vars::DYNAMODB_TIMEOUT_MS) {
             dynamo.operation = Duration::from_millis(parse_millis(vars::DYNAMODB_TIMEOUT_MS, &ms)?);
@@ -176,9 +176,7 @@ impl Config {
             interventions_table: required(vars::INTERVENTIONS_TABLE)?,
             notifications_table: required(vars::NOTIFICATIONS_TABLE)?,
             auth: AuthSettings {
-                access_jwks,
-                access_jwks_url,
-                access_secret,
+                access,
                 session_secret,
                 issuer: optional(vars::ACCESS_TOKEN_ISSUER),
                 audiences: list(
@@ -475,9 +473,9 @@ mod tests {
             c.auth.session_secret,
             SecretSource::SecretsManager("prod/session".into())
         );
-        assert_eq!(c.auth.access_secret, None);
+        assert_eq!(c.auth.access.secret(), None);
         assert_eq!(
-            c.auth.access_jwks_url.map(|u| u.to_string()).as_deref(),
+            c.auth.access.jwks_url().map(|u| u.to_string()).as_deref(),
             Some("http://127.0.0.1:8001/jwks.json")
         );
         assert_eq!(

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::error::{Cause, chain};
+
 mod secrets;
 mod web;
 
@@ -85,15 +87,56 @@ pub(crate) struct Fetched<T> {
     pub(crate) ttl: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a source could not be read: what failed, in the source's words, and
+/// the failure below it (an SDK or transport error) when there is one.
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum FetchError {
     /// The setting is wrong (no such secret, access denied): at start-up
     /// this stops the function.
-    #[error("{0}")]
-    Config(String),
+    #[error("{what}{}", below(.cause))]
+    Config {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The source could not be reached or answered nonsense: try later.
-    #[error("{0}")]
-    Unavailable(String),
+    #[error("{what}{}", below(.cause))]
+    Unavailable {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
+}
+
+fn below(cause: &Option<Cause>) -> String {
+    cause
+        .as_deref()
+        .map_or_else(String::new, |c| format!(": {}", chain(c)))
+}
+
+impl FetchError {
+    pub(crate) fn config(what: impl Into<String>, cause: Option<Cause>) -> Self {
+        FetchError::Config {
+            what: what.into(),
+            cause,
+        }
+    }
+
+    pub(crate) fn unavailable(what: impl Into<String>, cause: Option<Cause>) -> Self {
+        FetchError::Unavailable {
+            what: what.into(),
+            cause,
+        }
+    }
+
+    /// The same kind of failure, as `what` (the source naming itself) says
+    /// it, caused by this one.
+    pub(crate) fn within(self, what: impl Into<String>) -> Self {
+        match self {
+            FetchError::Config { .. } => Self::config(what, Some(Box::new(self))),
+            FetchError::Unavailable { .. } => Self::unavailable(what, Some(Box::new(self))),
+        }
+    }
 }
 
 struct State<T> {
@@ -130,8 +173,8 @@ impl<S: KeySource> Cached<S> {
     pub(crate) async fn start(source: S, clock: Clock) -> Result<Self, String> {
         let first = match source.fetch().await {
             Ok(f) => Some(f),
-            Err(FetchError::Config(problem)) => return Err(problem),
-            Err(FetchError::Unavailable(e)) => {
+            Err(e @ FetchError::Config { .. }) => return Err(e.to_string()),
+            Err(e @ FetchError::Unavailable { .. }) => {
                 tracing::warn!(source = source.name(), error = %e, "keys not fetched at start-up; requests needing them answer 503 until they are");
                 None
             }
@@ -276,17 +319,17 @@ mod tests {
     /// A source that counts its fetches and answers `value` or fails.
     struct Source {
         calls: AtomicUsize,
-        value: Mutex<Result<u32, FetchError>>,
+        value: Mutex<Result<u32, &'static str>>,
     }
 
     impl Source {
-        fn new(value: Result<u32, FetchError>) -> Self {
+        fn new(value: Result<u32, &'static str>) -> Self {
             Self {
                 calls: AtomicUsize::new(0),
                 value: Mutex::new(value),
             }
         }
-        fn set(&self, v: Result<u32, FetchError>) {
+        fn set(&self, v: Result<u32, &'static str>) {
             *self.value.lock().unwrap_or_else(|e| e.into_inner()) = v;
         }
         fn calls(&self) -> usize {
@@ -301,11 +344,12 @@ mod tests {
         }
         async fn fetch(&self) -> Result<Fetched<u32>, FetchError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            let v = self.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let v = *self.value.lock().unwrap_or_else(|e| e.into_inner());
             v.map(|value| Fetched {
                 value,
                 ttl: SECRET_TTL,
             })
+            .map_err(|what| FetchError::unavailable(what, None))
         }
     }
 
@@ -321,8 +365,25 @@ mod tests {
         )
     }
 
-    fn down() -> Result<u32, FetchError> {
-        Err(FetchError::Unavailable("down".into()))
+    fn down() -> Result<u32, &'static str> {
+        Err("down")
+    }
+
+    #[test]
+    fn a_fetch_error_keeps_its_causes_and_kind() {
+        use std::error::Error as _;
+        let io = std::io::Error::other("connection reset");
+        let e = FetchError::unavailable("unreachable", Some(io.into())).within("JWKS endpoint u");
+        assert!(matches!(e, FetchError::Unavailable { .. }));
+        assert_eq!(e.to_string(), "JWKS endpoint u: unreachable: connection reset");
+        let inner = e.source().expect("the client's error");
+        assert_eq!(inner.to_string(), "unreachable: connection reset");
+        assert_eq!(
+            inner.source().map(|c| c.to_string()).as_deref(),
+            Some("connection reset")
+        );
+        let denied = FetchError::config("Secrets Manager: AccessDeniedException", None);
+        assert!(matches!(denied.within("x"), FetchError::Config { .. }));
     }
 
     #[test]

@@ -20,11 +20,11 @@ pub(crate) async fn read_secret_versions<T, E: std::fmt::Display>(
             .await
     };
     let (current, previous) = tokio::join!(read("AWSCURRENT"), read("AWSPREVIOUS"));
-    let current = current.map_err(|e| classify_secret_error(&e))?;
+    let current = current.map_err(classify_secret_error)?;
     let current = secret_bytes(current)
-        .ok_or_else(|| FetchError::Config("the secret has no value".into()))?;
+        .ok_or_else(|| FetchError::config("the secret has no value", None))?;
     let current = parse(current)
-        .map_err(|e| FetchError::Config(format!("its AWSCURRENT value is unusable: {e}")))?;
+        .map_err(|e| FetchError::config(format!("its AWSCURRENT value is unusable: {e}"), None))?;
     let mut versions = vec![current];
     match previous {
         Ok(out) => match secret_bytes(out).map(&parse) {
@@ -34,7 +34,7 @@ pub(crate) async fn read_secret_versions<T, E: std::fmt::Display>(
             ),
         },
         Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(classify_secret_error(&e)),
+        Err(e) => return Err(classify_secret_error(e)),
     }
     Ok(versions)
 }
@@ -60,8 +60,8 @@ fn is_not_found(e: &SecretError) -> bool {
 
 /// A wrong id, a denied read or a key the function may not decrypt with is
 /// the operator's to fix; anything else (network, throttling, 5xx) passes.
-fn classify_secret_error(e: &SecretError) -> FetchError {
-    use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+fn classify_secret_error(e: SecretError) -> FetchError {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
     const CONFIG: [&str; 6] = [
         "ResourceNotFoundException",
         "AccessDeniedException",
@@ -70,14 +70,14 @@ fn classify_secret_error(e: &SecretError) -> FetchError {
         "InvalidRequestException",
         "InvalidParameterException",
     ];
-    let code = e.as_service_error().and_then(|s| s.code());
-    match code {
-        Some(c) if CONFIG.contains(&c) => FetchError::Config(format!("Secrets Manager: {c}")),
-        Some(c) => FetchError::Unavailable(format!("Secrets Manager: {c}")),
-        None => FetchError::Unavailable(format!(
-            "Secrets Manager unreachable: {}",
-            DisplayErrorContext(e)
-        )),
+    let code = e.as_service_error().and_then(|s| s.code()).map(str::to_owned);
+    match code.as_deref() {
+        Some(c) if CONFIG.contains(&c) => FetchError::config(format!("Secrets Manager: {c}"), None),
+        Some(c) => FetchError::unavailable(format!("Secrets Manager: {c}"), None),
+        None => FetchError::unavailable(
+            "Secrets Manager unreachable",
+            Some(Box::new(e)),
+        ),
     }
 }
 
@@ -106,15 +106,15 @@ mod tests {
             "InvalidRequestException",
         ] {
             assert!(
-                matches!(classify_secret_error(&service(code, 400)), FetchError::Config(m) if m.contains(code)),
+                matches!(classify_secret_error(service(code, 400)), FetchError::Config { what, .. } if what.contains(code)),
                 "{code}"
             );
         }
         for code in ["ThrottlingException", "InternalServiceError"] {
             assert!(
                 matches!(
-                    classify_secret_error(&service(code, 500)),
-                    FetchError::Unavailable(_)
+                    classify_secret_error(service(code, 500)),
+                    FetchError::Unavailable { .. }
                 ),
                 "{code}"
             );

@@ -104,15 +104,15 @@ impl WebClient {
         timeout: Duration,
         max_bytes: usize,
     ) -> Result<(Bytes, Duration), FetchError> {
-        let unavailable = |what: String| FetchError::Unavailable(what);
+        let unavailable = |what: String, cause| FetchError::unavailable(what, cause);
         let work = async {
             let resp = self
                 .client
                 .get(uri.clone())
                 .await
-                .map_err(|e| unavailable(format!("unreachable: {e}")))?;
+                .map_err(|e| unavailable("unreachable".into(), Some(e.into())))?;
             if resp.status() != hyper::StatusCode::OK {
-                return Err(unavailable(format!("answered {}", resp.status())));
+                return Err(unavailable(format!("answered {}", resp.status()), None));
             }
             let ttl = resp
                 .headers()
@@ -123,14 +123,14 @@ impl WebClient {
                 .collect()
                 .await
                 .map_err(|e| {
-                    unavailable(format!("body unreadable or over {max_bytes} bytes: {e}"))
+                    unavailable(format!("body unreadable or over {max_bytes} bytes"), Some(e))
                 })?
                 .to_bytes();
             Ok((body, ttl))
         };
         tokio::time::timeout(timeout, work)
             .await
-            .map_err(|_| unavailable(format!("timed out after {timeout:?}")))?
+            .map_err(|_| unavailable(format!("timed out after {timeout:?}"), None))?
     }
 }
 

@@ -4,9 +4,7 @@
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-/// What went wrong below a store call, kept whole: the SDK's error (or a
-/// mapping error) with its chain of causes.
-pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync>;
+use crate::error::{Cause, chain};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -16,21 +14,6 @@ pub enum StoreError {
     /// Anything else: a bug or a malformed item (500).
     #[error("store failure: {}", chain(.0.as_ref()))]
     Internal(#[source] Cause),
-}
-
-/// An error and its causes, as one line for the log (`a: b: c`).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !line.ends_with(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        next = cause.source();
-    }
-    line
 }
 
 /// Throttling, timeouts and transport failures are the engine's trouble, not

@@ -7,7 +7,7 @@ pub mod events;
 pub mod stores;
 pub mod tokens;
 
-use crate::auth::{AuthSettings, Hs256Secret, SecretSource, Verifier};
+use crate::auth::{AccessKeySources, AuthSettings, Hs256Secret, SecretSource, Verifier};
 use crate::config::AllowedOrigins;
 use crate::domain::Intervention;
 use crate::handler::App;
@@ -15,11 +15,21 @@ use crate::handler::App;
 /// Keys of every kind the function accepts: the fixture JWKS (RS256, ES256,
 /// EdDSA), the HS256 access secret and the session secret, all in memory.
 pub fn auth_settings() -> AuthSettings {
-    AuthSettings {
-        access_jwks: Some(tokens::JWKS.to_owned()),
-        access_secret: Some(SecretSource::Value(secret(tokens::ACCESS_SECRET))),
-        ..AuthSettings::new(SecretSource::Value(secret(tokens::SESSION_SECRET)))
-    }
+    AuthSettings::new(
+        access_sources(Some(tokens::JWKS), Some(tokens::ACCESS_SECRET)),
+        SecretSource::Value(secret(tokens::SESSION_SECRET)),
+    )
+}
+
+/// Access key sources in memory: the pinned JWKS `jwks`, the HS256 secret
+/// `secret`, at least one of them (or the test is wrong).
+pub fn access_sources(jwks: Option<&str>, secret_value: Option<&str>) -> AccessKeySources {
+    AccessKeySources::new(
+        jwks.map(str::to_owned),
+        None,
+        secret_value.map(|s| SecretSource::Value(secret(s))),
+    )
+    .expect("at least one access key source")
 }
 
 /// A test's HS256 secret (at least 32 bytes, or the test is wrong).

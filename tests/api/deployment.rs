@@ -110,6 +110,11 @@ fn own_metrics(alarm: &Value) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// `v`, as JSON text, contains `what`.
+fn assert_mentions(v: &Value, what: &str) {
+    assert!(v.to_string().contains(what), "{what} not in {v}");
+}
+
 #[test]
 fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
     let t = translate(&[]);
@@ -249,16 +254,11 @@ fn the_deployment_group_rolls_back_on_the_new_versions_alarms() {
             .into()
     );
     assert_eq!(p["AutoRollbackConfiguration"]["Enabled"], true);
-    assert!(
-        p["AutoRollbackConfiguration"]["Events"]
-            .to_string()
-            .contains("DEPLOYMENT_STOP_ON_ALARM")
+    assert_mentions(
+        &p["AutoRollbackConfiguration"]["Events"],
+        "DEPLOYMENT_STOP_ON_ALARM",
     );
-    assert!(
-        p["DeploymentConfigName"]
-            .to_string()
-            .contains("Canary10Percent5Minutes")
-    );
+    assert_mentions(&p["DeploymentConfigName"], "Canary10Percent5Minutes");
     // The canary alarms judge the new version alone.
     let (version_id, _) = one(&t, "AWS::Lambda::Version");
     for name in ["CanaryFunctionErrorsAlarm", "CanaryServerErrorRateAlarm"] {
@@ -450,16 +450,11 @@ fn a_web_acl_is_created_attached_or_absent_by_parameter() {
     // The firewall's refusals keep the API's error format and CORS.
     let (_, api) = one(&created, "AWS::ApiGateway::RestApi");
     let waf = &api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]["WAF_FILTERED"];
-    assert!(
-        waf["responseTemplates"]["application/json"]
-            .to_string()
-            .contains("request_blocked")
+    assert_mentions(
+        &waf["responseTemplates"]["application/json"],
+        "request_blocked",
     );
-    assert!(
-        waf["responseParameters"]
-            .to_string()
-            .contains("Access-Control-Allow-Origin")
-    );
+    assert_mentions(&waf["responseParameters"], "Access-Control-Allow-Origin");
     // Its alarm and dashboard widget read the ACL of this stack.
     let alarm = &created["Resources"]["WebAclBlockedShareAlarm"];
     assert_eq!(alarm["Condition"], "HasWebAcl");

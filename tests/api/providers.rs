@@ -5,8 +5,10 @@
 
 use crate::helpers::oidc::{self, OpenIdProvider, resource};
 use crate::helpers::{Event, Harness, decision, engine::put, intervention, send, tokens};
-use intervention_verify::auth::{AuthSettings, ClaimNames, KeyClients, ScopeClaims, Verifier};
-use intervention_verify::keys::{Clock, WebClient};
+use intervention_verify::auth::{
+    AccessKeySources, AuthSettings, ClaimNames, KeyClients, ScopeClaims, SecretSource, Verifier,
+};
+use intervention_verify::keys::{Clock, JwksUrl, WebClient};
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
@@ -23,11 +25,8 @@ async fn decide(h: &Harness, id: i64, org: i64, user: i64, access: &str) -> (u16
 }
 
 fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
+    let url = JwksUrl::parse(&p.jwks_uri).expect("the provider's JWKS URL");
     AuthSettings {
-        access_jwks_url: Some(
-            intervention_verify::keys::JwksUrl::parse(&p.jwks_uri)
-                .expect("the provider's JWKS URL"),
-        ),
         issuer: Some(p.issuer.clone()),
         audiences: ["RS256", "PS256", "ES256", "EdDSA"].map(resource).to_vec(),
         client_ids: vec![oidc::CLIENT_ID.to_owned()],
@@ -36,9 +35,10 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
             organizations: oidc::ORGANIZATIONS_CLAIM,
             scopes: ScopeClaims::Standard,
         },
-        ..AuthSettings::new(intervention_verify::auth::SecretSource::Value(
-            intervention_verify::testing::secret(tokens::SESSION_SECRET),
-        ))
+        ..AuthSettings::new(
+            AccessKeySources::new(None, Some(url), None).expect("a JWKS URL"),
+            SecretSource::Value(intervention_verify::testing::secret(tokens::SESSION_SECRET)),
+        )
     }
 }
 

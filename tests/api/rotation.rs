@@ -9,7 +9,8 @@ use crate::helpers::issuer::{Answer, Issuer, jwks};
 use crate::helpers::proxy::Proxy;
 use crate::helpers::{Harness, call, decision, intervention, tokens};
 use intervention_verify::auth::{
-    AuthError, AuthSettings, KeyClients, Reason, SecretSource, TokenKind, Verifier,
+    AccessKeySources, AuthError, AuthSettings, KeyClients, Reason, SecretSource, TokenKind,
+    Verifier,
 };
 use intervention_verify::domain::Caller;
 use intervention_verify::handler::handle;
@@ -80,23 +81,18 @@ fn reads_of(id: &str) -> i64 {
 }
 
 fn session_from(id: &str) -> AuthSettings {
-    AuthSettings {
-        access_secret: Some(SecretSource::Value(intervention_verify::testing::secret(
-            tokens::ACCESS_SECRET,
-        ))),
-        ..AuthSettings::new(SecretSource::SecretsManager(id.to_owned()))
-    }
+    AuthSettings::new(
+        intervention_verify::testing::access_sources(None, Some(tokens::ACCESS_SECRET)),
+        SecretSource::SecretsManager(id.to_owned()),
+    )
 }
 
 fn jwks_from(url: &str) -> AuthSettings {
-    AuthSettings {
-        access_jwks_url: Some(
-            intervention_verify::keys::JwksUrl::parse(url).expect("the issuer's JWKS URL"),
-        ),
-        ..AuthSettings::new(SecretSource::Value(intervention_verify::testing::secret(
-            tokens::SESSION_SECRET,
-        )))
-    }
+    let url = intervention_verify::keys::JwksUrl::parse(url).expect("the issuer's JWKS URL");
+    AuthSettings::new(
+        AccessKeySources::new(None, Some(url), None).expect("a JWKS URL"),
+        SecretSource::Value(intervention_verify::testing::secret(tokens::SESSION_SECRET)),
+    )
 }
 
 /// An issuer publishing the fixture key `fixture` as `k1` (max-age 60 s),
@@ -375,7 +371,12 @@ async fn wrong_or_short_secrets_stop_start_up_naming_the_setting() {
     assert_eq!(err.map(|e| e.name()), Some("SESSION_TOKEN_SECRET_ID"));
 
     let mut settings = session_from(&create_secret(&secret_version(1)).await);
-    settings.access_secret = Some(SecretSource::SecretsManager("rotation/missing".into()));
+    settings.access = AccessKeySources::new(
+        None,
+        None,
+        Some(SecretSource::SecretsManager("rotation/missing".into())),
+    )
+    .expect("a secret");
     let err = Verifier::start(&settings, &c).await.err();
     assert_eq!(err.map(|e| e.name()), Some("ACCESS_TOKEN_SECRET_ID"));
 

@@ -2,8 +2,8 @@
 //! replays against `make dev`) through the whole edge, against the engine
 //! seeded from `dev/seed.json` with the secrets of `dev/local.env`.
 
-use crate::helpers::Harness;
 use crate::helpers::engine::{get, put};
+use crate::helpers::{Harness, tokens};
 use aws_sdk_dynamodb::types::AttributeValue;
 use intervention_verify::auth::SecretSource;
 use intervention_verify::edge::lambda::{ApiEvent, ResponseFormat, into_request};
@@ -27,9 +27,10 @@ fn read(path: &str) -> Value {
 #[tokio::test]
 async fn each_sample_event_gets_its_documented_answer() {
     let mut auth = test_auth();
-    auth.access_secret = Some(SecretSource::Value(intervention_verify::testing::secret(
-        &local_env("ACCESS_TOKEN_SECRET"),
-    )));
+    auth.access = intervention_verify::testing::access_sources(
+        Some(tokens::JWKS),
+        Some(&local_env("ACCESS_TOKEN_SECRET")),
+    );
     auth.session_secret = SecretSource::Value(intervention_verify::testing::secret(&local_env(
         "SESSION_TOKEN_SECRET",
     )));
