@@ -152,7 +152,10 @@ deploy: venv sam-venv
 ## artifact sizes. Needs strace and valgrind (Debian packages).
 bench: venv
 	cargo bench --bench cpu_path
-	cargo build --release --bin bootstrap --bin hello-runtime --bin floor-ddb --example engine_rtt
+	cargo build --release --bin bootstrap --bin hello-runtime --bin floor-ddb
+	@# Apart: an example brings in the dev-dependencies, which would build the
+	@# measured bootstrap with the test kit's feature on.
+	cargo build --release --example engine_rtt
 	cargo build --release --features testing --bin dev-tokens
 	$(PY) scripts/bench_lambda.py --bootstrap $(TARGET_DIR)/release/bootstrap \
 		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \

@@ -13,6 +13,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 
 use crate::config::{AwsSettings, DynamoTimeouts};
+use crate::store::attempts_bound;
 
 /// Root certificates AWS's regional endpoints chain to (Amazon Trust
 /// Services): four roots instead of the system store's ~150 files.
@@ -66,12 +67,19 @@ pub fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
         .build())
 }
 
+/// The SDK's limits. The operation timeout is set only when it is shorter
+/// than what the attempts already bound (each cut off by the attempt
+/// timeout, the longest backoffs between): each timeout is a timer every
+/// call arms, and each timer costs the runtime a wake-up.
 fn timeouts(t: &DynamoTimeouts) -> TimeoutConfig {
-    TimeoutConfig::builder()
+    let by_attempts = attempts_bound(t.attempt, &retries(t));
+    let mut b = TimeoutConfig::builder()
         .connect_timeout(t.connect)
-        .operation_attempt_timeout(t.attempt)
-        .operation_timeout(t.operation)
-        .build()
+        .operation_attempt_timeout(t.attempt);
+    if t.operation < by_attempts {
+        b = b.operation_timeout(t.operation);
+    }
+    b.build()
 }
 
 fn retries(t: &DynamoTimeouts) -> RetryConfig {

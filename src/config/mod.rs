@@ -71,7 +71,10 @@ impl Default for DynamoTimeouts {
     fn default() -> Self {
         Self {
             connect: Duration::from_millis(1000),
-            attempt: Duration::from_millis(1500),
+            // Three attempts of 1.2 s and their backoffs (0.1 + 0.2 s) end
+            // by 3.9 s: within the operation limit, so the SDK arms no
+            // operation timer of its own.
+            attempt: Duration::from_millis(1200),
             operation: Duration::from_millis(4000),
             max_attempts: 3,
             initial_backoff: Duration::from_millis(100),
