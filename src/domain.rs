@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 /// The lifecycle (docs/CONTRACT.md, "Lifecycle and the decision"), on the
 /// wire and in the table as its number. A number outside the lifecycle that
 /// the table may hold is kept as it is (`Other`), never mistaken for a state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "i64", into = "i64")]
 pub enum Status {
     Planned,
     InProgress,
@@ -17,49 +18,43 @@ pub enum Status {
     Other(i64),
 }
 
+/// The lifecycle's states and their numbers, in one place.
+const STATUS_CODES: [(Status, i64); 6] = [
+    (Status::Planned, 1),
+    (Status::InProgress, 2),
+    (Status::ToVerify, 3),
+    (Status::Validated, 4),
+    (Status::Refused, 5),
+    (Status::Cancelled, 6),
+];
+
 impl Status {
     pub(crate) fn code(self) -> i64 {
         match self {
-            Status::Planned => 1,
-            Status::InProgress => 2,
-            Status::ToVerify => 3,
-            Status::Validated => 4,
-            Status::Refused => 5,
-            Status::Cancelled => 6,
             Status::Other(n) => n,
+            s => STATUS_CODES.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n),
         }
     }
 }
 
 impl From<i64> for Status {
     fn from(code: i64) -> Self {
-        match code {
-            1 => Status::Planned,
-            2 => Status::InProgress,
-            3 => Status::ToVerify,
-            4 => Status::Validated,
-            5 => Status::Refused,
-            6 => Status::Cancelled,
-            n => Status::Other(n),
-        }
+        STATUS_CODES
+            .iter()
+            .find(|(_, n)| *n == code)
+            .map_or(Status::Other(code), |(s, _)| *s)
+    }
+}
+
+impl From<Status> for i64 {
+    fn from(s: Status) -> i64 {
+        s.code()
     }
 }
 
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.code())
-    }
-}
-
-impl Serialize for Status {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(self.code())
-    }
-}
-
-impl<'de> Deserialize<'de> for Status {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        i64::deserialize(d).map(Status::from)
     }
 }
 
@@ -342,6 +337,17 @@ pub(crate) fn utf16_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_number_round_trips_and_unknown_ones_are_kept() {
+        for n in -1..=9 {
+            let s = Status::from(n);
+            assert_eq!(s.code(), n);
+            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::json!(n)));
+            assert_eq!(matches!(s, Status::Other(_)), !(1..=6).contains(&n), "{n}");
+        }
+        assert_eq!(serde_json::from_str::<Status>("4").ok(), Some(Status::Validated));
+    }
 
     fn caller() -> Caller {
         Caller {

@@ -353,16 +353,20 @@ mod tests {
         }
     }
 
-    /// A cache of `src` that obtained `value` at start-up.
-    fn holding(value: u32, src: &Arc<Source>, clock: &Clock) -> Cached<Arc<Source>> {
-        Cached::new(
-            src.clone(),
-            clock.clone(),
-            Some(Fetched {
-                value,
-                ttl: SECRET_TTL,
-            }),
-        )
+    /// A manual clock, a source answering `answer`, and its cache holding
+    /// `held` from start-up (`None`: never obtained).
+    fn setup(
+        held: Option<u32>,
+        answer: Result<u32, &'static str>,
+    ) -> (Clock, Arc<Source>, Cached<Arc<Source>>) {
+        let clock = Clock::manual();
+        let src = Arc::new(Source::new(answer));
+        let first = held.map(|value| Fetched {
+            value,
+            ttl: SECRET_TTL,
+        });
+        let c = Cached::new(src.clone(), clock.clone(), first);
+        (clock, src, c)
     }
 
     fn down() -> Result<u32, &'static str> {
@@ -388,9 +392,7 @@ mod tests {
 
     #[test]
     fn a_fresh_value_is_served_without_fetching() {
-        let clock = Clock::manual();
-        let src = Arc::new(Source::new(Ok(2)));
-        let c = holding(1, &src, &clock);
+        let (clock, src, c) = setup(Some(1), Ok(2));
         assert_eq!(block(c.get()).as_deref(), Some(&1));
         clock.advance(SECRET_TTL - Duration::from_secs(1));
         assert_eq!(block(c.get()).as_deref(), Some(&1));
@@ -402,9 +404,7 @@ mod tests {
 
     #[test]
     fn a_failed_refresh_keeps_the_last_value_for_at_most_a_day() {
-        let clock = Clock::manual();
-        let src = Arc::new(Source::new(down()));
-        let c = holding(1, &src, &clock);
+        let (clock, src, c) = setup(Some(1), down());
         clock.advance(SECRET_TTL);
         assert_eq!(block(c.get()).as_deref(), Some(&1));
         assert_eq!(src.calls(), 1);
@@ -421,9 +421,7 @@ mod tests {
 
     #[test]
     fn never_obtained_keys_are_retried_at_most_every_five_seconds() {
-        let clock = Clock::manual();
-        let src = Arc::new(Source::new(down()));
-        let c = Cached::new(src.clone(), clock.clone(), None);
+        let (clock, src, c) = setup(None, down());
         // The start-up attempt counts as the first try.
         assert_eq!(block(c.get()), None);
         assert_eq!(src.calls(), 0);
@@ -439,9 +437,7 @@ mod tests {
 
     #[test]
     fn misses_refetch_at_once_then_at_most_every_thirty_seconds() {
-        let clock = Clock::manual();
-        let src = Arc::new(Source::new(Ok(2)));
-        let c = holding(1, &src, &clock);
+        let (clock, src, c) = setup(Some(1), Ok(2));
         assert_eq!(block(c.refetch_after_miss()).as_deref(), Some(&2));
         for _ in 0..10 {
             assert_eq!(block(c.refetch_after_miss()), None);
