@@ -87,20 +87,30 @@ pub(crate) fn function_version() -> &'static str {
     from_env(&FUNCTION_VERSION, "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
 }
 
-/// JSON lines on stdout for everything logged through `tracing`; the level
-/// comes from `RUST_LOG` (default `info`).
+/// JSON lines on stdout for everything logged through `tracing`. `RUST_LOG`
+/// holds a level and per-target levels (`warn`, `info,hyper=warn`; default
+/// `info`): a `Targets` filter, decided once per callsite, rather than
+/// `EnvFilter`'s regular expressions and span matching (docs/PERFORMANCE.md).
 pub(crate) fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     tracing_subscriber::fmt()
+        // The builder's own limit (info) would cap `RUST_LOG`: the filter decides.
+        .with_max_level(LevelFilter::TRACE)
         .json()
-        .with_env_filter(filter)
         .flatten_event(true)
         // A request's span gives its lines `"span": {"requestId": …}`.
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false)
+        .finish()
+        .with(filter)
         .init();
 }
 
