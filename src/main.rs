@@ -4,6 +4,9 @@
 // warm-up) nests deeper than rustc's default layout depth in release builds.
 #![recursion_limit = "256"]
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     intervention_verify::run().await
