@@ -128,7 +128,10 @@ fn points(lines: &[Value]) -> Points {
             .into_iter()
             .flatten()
         {
-            let ns = d["Namespace"].as_str().unwrap_or_default().to_owned();
+            let ns = d["Namespace"]
+                .as_str()
+                .expect("a string in the template or answer")
+                .to_owned();
             for set in d["Dimensions"].as_array().into_iter().flatten() {
                 let dims: BTreeMap<String, String> = set
                     .as_array()
@@ -138,12 +141,18 @@ fn points(lines: &[Value]) -> Points {
                     .map(|name| {
                         (
                             name.to_owned(),
-                            v[name].as_str().unwrap_or_default().to_owned(),
+                            v[name]
+                                .as_str()
+                                .expect("a string in the template or answer")
+                                .to_owned(),
                         )
                     })
                     .collect();
                 for m in d["Metrics"].as_array().into_iter().flatten() {
-                    let name = m["Name"].as_str().unwrap_or_default().to_owned();
+                    let name = m["Name"]
+                        .as_str()
+                        .expect("a string in the template or answer")
+                        .to_owned();
                     if let Some(x) = v[&name].as_f64() {
                         out.entry((ns.clone(), name, dims.clone()))
                             .or_default()
@@ -178,14 +187,23 @@ fn statistic(metric: &Value, stat: &str, data: &Points, stack: Stack) -> Option<
         .flatten()
         .map(|d| {
             (
-                d["Name"].as_str().unwrap_or_default().to_owned(),
+                d["Name"]
+                    .as_str()
+                    .expect("a string in the template or answer")
+                    .to_owned(),
                 resolve(&d["Value"], stack),
             )
         })
         .collect();
     let key = (
-        metric["Namespace"].as_str().unwrap_or_default().to_owned(),
-        metric["MetricName"].as_str().unwrap_or_default().to_owned(),
+        metric["Namespace"]
+            .as_str()
+            .expect("a string in the template or answer")
+            .to_owned(),
+        metric["MetricName"]
+            .as_str()
+            .expect("a string in the template or answer")
+            .to_owned(),
         dims,
     );
     let mut values = data.get(&key)?.clone();
@@ -231,11 +249,16 @@ fn evaluate(alarm: &Value, data: &Points, stack: Stack) -> State {
         let mut vars = BTreeMap::new();
         let mut expression = None;
         for m in p["Metrics"].as_array().into_iter().flatten() {
-            let id = m["Id"].as_str().unwrap_or_default().to_owned();
+            let id = m["Id"]
+                .as_str()
+                .expect("a string in the template or answer")
+                .to_owned();
             match m["Expression"].as_str() {
                 Some(e) => expression = Some(e.to_owned()),
                 None => {
-                    let stat = m["MetricStat"]["Stat"].as_str().unwrap_or_default();
+                    let stat = m["MetricStat"]["Stat"]
+                        .as_str()
+                        .expect("a string in the template or answer");
                     vars.insert(id, statistic(&m["MetricStat"]["Metric"], stat, data, stack));
                 }
             }
@@ -250,7 +273,7 @@ fn evaluate(alarm: &Value, data: &Points, stack: Stack) -> State {
         let stat = p["ExtendedStatistic"]
             .as_str()
             .or(p["Statistic"].as_str())
-            .unwrap_or_default();
+            .expect("a statistic or an extended statistic");
         statistic(p, stat, data, stack)
     };
     let Some(value) = value else {

@@ -58,7 +58,7 @@ fn every_route_reaches_the_live_alias() {
     let paths = api["Properties"]["Body"]["paths"]
         .as_object()
         .cloned()
-        .unwrap_or_default();
+        .expect("the API's paths");
     assert_eq!(paths.len(), 1);
     let mut methods = BTreeSet::new();
     for (_, ops) in paths {
@@ -98,7 +98,10 @@ fn own_metrics(alarm: &Value) -> Vec<(String, Vec<String>)> {
                 .filter_map(|d| d["Name"].as_str().map(str::to_owned))
                 .collect();
             out.push((
-                m["MetricName"].as_str().unwrap_or_default().to_owned(),
+                m["MetricName"]
+                    .as_str()
+                    .expect("a string in the template or answer")
+                    .to_owned(),
                 dims,
             ));
         }
@@ -215,7 +218,7 @@ fn the_dashboard_reads_only_emitted_metrics() {
             .split("MetricName=\\\"")
             .nth(1)
             .and_then(|m| m.split('\\').next())
-            .unwrap_or_default();
+            .expect("a MetricName in the query");
         assert!(
             metrics::NAMES.contains(&metric),
             "dashboard searches {metric}"
@@ -245,7 +248,12 @@ fn the_deployment_group_rolls_back_on_the_new_versions_alarms() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|a| a["Name"]["Ref"].as_str().unwrap_or_default().to_owned())
+        .map(|a| {
+            a["Name"]["Ref"]
+                .as_str()
+                .expect("a string in the template or answer")
+                .to_owned()
+        })
         .collect();
     assert_eq!(
         alarms,
@@ -287,7 +295,7 @@ fn no_secret_value_reaches_the_function_configuration() {
     let vars = f["Properties"]["Environment"]["Variables"]
         .as_object()
         .cloned()
-        .unwrap_or_default();
+        .expect("the function's variables");
     for value_var in ["SESSION_TOKEN_SECRET", "ACCESS_TOKEN_SECRET"] {
         assert!(
             !vars.contains_key(value_var),
@@ -365,7 +373,9 @@ fn a_pre_traffic_hook_checks_the_new_version_before_any_traffic_shifts() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks");
     assert!(dir.join("pre_traffic.py").is_file() && dir.join("checks.py").is_file());
     // Least privilege: invoke the new version, report the hook's status.
-    let role_id = hook["Role"]["Fn::GetAtt"][0].as_str().unwrap_or_default();
+    let role_id = hook["Role"]["Fn::GetAtt"][0]
+        .as_str()
+        .expect("a string in the template or answer");
     let role = &t["Resources"][role_id];
     let managed = role["Properties"]["ManagedPolicyArns"].to_string();
     assert!(
@@ -398,7 +408,7 @@ fn the_api_refuses_tls_below_1_2_and_the_stage_waits_for_the_account_role() {
     let (_, api) = one(&t, "AWS::ApiGateway::RestApi");
     let policy = api["Properties"]["SecurityPolicy"]
         .as_str()
-        .unwrap_or_default();
+        .expect("a string in the template or answer");
     // Enhanced policies that accept TLS 1.2 and 1.3, never 1.0 or 1.1.
     assert!(policy.starts_with("SecurityPolicy_TLS13_1_2_"), "{policy}");
     assert_eq!(api["Properties"]["EndpointAccessMode"], "STRICT");

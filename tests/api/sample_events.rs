@@ -55,13 +55,13 @@ async fn each_sample_event_gets_its_documented_answer() {
         assert!(event.is_rest(), "{path} must be a REST API event");
         let (req, format) = into_request(event, Default::default());
         assert_eq!(format, ResponseFormat::Rest, "{path}");
-        let wire =
-            serde_json::to_value(format.respond(handle(&h.app, req).await)).unwrap_or_default();
+        let wire = serde_json::to_value(format.respond(handle(&h.app, req).await))
+            .expect("the response as JSON");
         assert_eq!(wire["statusCode"], status, "{path}: {wire}");
         let body: Value = wire["body"]
             .as_str()
             .and_then(|b| serde_json::from_str(b).ok())
-            .unwrap_or_default();
+            .expect("a JSON body");
         match new_status {
             Some(s) => assert_eq!(body["data"]["status"], s, "{path}"),
             None => assert!(
@@ -75,7 +75,7 @@ async fn each_sample_event_gets_its_documented_answer() {
             let pointers: Vec<&str> = body["errors"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|e| e["pointer"].as_str()).collect())
-                .unwrap_or_default();
+                .expect("a bad body's errors");
             assert_eq!(pointers, ["#/decisionComment", "#/decision"]);
         }
     }

@@ -20,7 +20,7 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
 }
 
 fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
+    v.as_str().expect("a string in the template or answer")
 }
 
 /// `!Tag value` as (tag, value); plain values as ("", value).
@@ -47,7 +47,7 @@ fn route_and_method_match_the_reference() {
     let events: Vec<&Value> = events
         .as_mapping()
         .map(|m| m.values().collect())
-        .unwrap_or_default();
+        .expect("the function's events, a mapping");
     let mut methods: Vec<String> = Vec::new();
     for e in &events {
         // Every event is the one route on the one API: PATCH decides, OPTIONS
@@ -145,7 +145,7 @@ fn function_runs_the_crate_on_arm64_al2023() {
     );
     assert!(include_str!("../../Makefile").contains("build-VerifyFunction:"));
     // The SDK gives up before Lambda does, so a slow DynamoDB is a 503.
-    let timeout_s = prop("Timeout").as_u64().unwrap_or_default();
+    let timeout_s = prop("Timeout").as_u64().expect("a number in the template");
     let sdk_ms: u64 = text(at(f, &["Environment", "Variables", "DYNAMODB_TIMEOUT_MS"]))
         .parse()
         .unwrap_or(DynamoTimeouts::default().operation.as_millis() as u64);
@@ -153,7 +153,9 @@ fn function_runs_the_crate_on_arm64_al2023() {
         sdk_ms + 1000 <= timeout_s * 1000,
         "SDK {sdk_ms} ms vs function {timeout_s} s"
     );
-    let memory = prop("MemorySize").as_u64().unwrap_or_default();
+    let memory = prop("MemorySize")
+        .as_u64()
+        .expect("a number in the template");
     assert!((128..=1024).contains(&memory));
 }
 
@@ -167,7 +169,7 @@ fn every_variable_the_code_reads_is_set_and_no_other() {
     let names: Vec<&str> = vars
         .as_mapping()
         .map(|m| m.keys().map(text).collect())
-        .unwrap_or_default();
+        .expect("the function's variables, a mapping");
     for required in REQUIRED_VARIABLES {
         assert!(names.contains(required), "{required} not set");
     }
@@ -231,7 +233,7 @@ fn statements(t: &Value) -> Vec<&Value> {
 }
 
 fn text_of(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
+    v.as_str().expect("a string in the template or answer")
 }
 
 #[test]
@@ -294,7 +296,7 @@ fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
         let resources = at(s, &["Resource"])
             .as_sequence()
             .cloned()
-            .unwrap_or_default();
+            .expect("a statement's resources, a list");
         assert!(!resources.is_empty());
         let rendered = format!("{resources:?}");
         assert!(!rendered.contains('*'), "no wildcard resource: {rendered}");
