@@ -326,6 +326,31 @@ def idle_gap(binary, make_events, env, gap_s, samples):
             "samples": samples}
 
 
+GAP_COUNT_SAMPLES = 4
+# Items one binary's idle-gap counts use: four runs of 4 + 3 per gap.
+GAP_COUNT_IDS = 4 * (4 + 3 * GAP_COUNT_SAMPLES)
+
+
+def gap_counts(binary, make_events, env, gap_s, samples, work):
+    """What an idle gap adds, exactly: system calls by name (strace) and user
+    instructions (callgrind) of a run whose endpoint closed the connection
+    before `samples` invocations, less a run of as many invocations without
+    gaps, per gap."""
+    n = 4 + samples * 3
+    found = []
+    for tool in ("strace", "callgrind"):
+        for pauses in ([(5 + k * 3, gap_s) for k in range(samples)], []):
+            out = os.path.join(work, f"gap-{tool}-{os.path.basename(binary)}-{len(pauses)}.out")
+            wrapper = (f"strace -f -qq -c -o {out}" if tool == "strace"
+                       else f"valgrind -q --tool=callgrind --callgrind-out-file={out}")
+            r = harness(binary, make_events(n), env, os.devnull, wrapper=wrapper, timeout=300, pauses=pauses)
+            assert {i["statusCode"] for i in r["invocations"]} == {200}, r["invocations"][-1]
+            found.append(strace_calls(out) if tool == "strace" else {"instructions": callgrind_instructions(out)})
+    calls = {k: (found[0].get(k, 0) - found[1].get(k, 0)) / samples for k in set(found[0]) | set(found[1])}
+    calls["instructions"] = (found[2]["instructions"] - found[3]["instructions"]) / samples
+    return calls
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
@@ -353,8 +378,11 @@ def main():
         # Items: 1 first request + n warm + init runs (2 configurations, 1
         # each) + 101 raw round-trip probes, then the SDK round-trip probes.
         rtt_ids = list(range(n + 2 * args.init_runs + 200, n + 2 * args.init_runs + 200 + n + 1))
-        floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + 2 * (n + 200 + 3 * args.gap_samples)))
-        setup_tables(port, rtt_ids[-1] + 2 * (n + 200 + 3 * args.gap_samples))
+        # The floor and the function each: the warm runs, the exact counts,
+        # the idle-gap medians and the idle-gap counts (GAP_COUNT_IDS).
+        floor_count = 2 * (n + 200 + 3 * args.gap_samples + GAP_COUNT_IDS)
+        floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + floor_count))
+        setup_tables(port, rtt_ids[-1] + floor_count)
         stats = {}
         idle_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=stats)
 
@@ -473,6 +501,7 @@ def main():
             gap[name] = idle_gap(binary, make, env, 1.5, args.gap_samples)
             gap[name]["handshakes"] = stats.get("handshakes", 0) - before.get("handshakes", 0)
             gap[name]["resumed"] = stats.get("resumed", 0) - before.get("resumed", 0)
+            gap[name]["added"] = gap_counts(binary, make, env, 1.5, GAP_COUNT_SAMPLES, work)
 
         ours_init_med = statistics.median(ours_init)
         static_med = statistics.median(static_init)
@@ -561,6 +590,12 @@ def main():
                   f"(+{g['after_gap_cpu_us'] - g['warm_cpu_us']:.0f} us), latency {g['after_gap_ms']:.2f} ms vs "
                   f"{g['warm_ms']:.2f} ms; TLS handshakes {g['handshakes']}, resumed {g['resumed']} "
                   f"(median of {g['samples']})")
+            added = g["added"]
+            top = sorted((c for c in added if c not in ("total", "instructions") and added[c] >= 0.5),
+                         key=lambda c: -added[c])
+            print(f"    added per gap, exact: {added['instructions'] / 1e6:.3f} M user instructions, "
+                  f"{added.get('total', 0):.1f} system calls: "
+                  + ", ".join(f"{c} {added[c]:.1f}" for c in top))
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=2)
