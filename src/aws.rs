@@ -12,6 +12,14 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 
+use aws_runtime::invocation_id::InvocationIdInterceptor;
+use aws_runtime::request_info::RequestInfoInterceptor;
+use aws_runtime::user_agent::UserAgentInterceptor;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, disable_interceptor};
+use aws_smithy_types::config_bag::ConfigBag;
+
 use crate::config::{AwsSettings, DynamoTimeouts};
 use crate::store::attempts_bound;
 
@@ -89,6 +97,32 @@ fn retries(t: &DynamoTimeouts) -> RetryConfig {
         .with_max_backoff(t.initial_backoff * 8)
 }
 
+/// Turns off, for each call, the SDK's interceptors whose only work is a
+/// header DynamoDB does not need: the user agent (two headers formatted per
+/// call), the invocation id (a UUID) and the attempt counter. The clock-skew
+/// interceptor stays: signing relies on it.
+#[derive(Debug)]
+struct SkipInformationalHeaders;
+
+impl Intercept for SkipInformationalHeaders {
+    fn name(&self) -> &'static str {
+        "SkipInformationalHeaders"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let why = "an informational header DynamoDB does not need";
+        let state = cfg.interceptor_state();
+        state.store_put(disable_interceptor::<UserAgentInterceptor>(why));
+        state.store_put(disable_interceptor::<InvocationIdInterceptor>(why));
+        state.store_put(disable_interceptor::<RequestInfoInterceptor>(why));
+        Ok(())
+    }
+}
+
 /// The DynamoDB client with the function's time limits and retry policy: SDK
 /// standard retries (throttling included), bounded so the operation timeout,
 /// shorter than the function's, always fires first.
@@ -100,7 +134,8 @@ pub fn dynamodb_client(
     let mut config = aws_sdk_dynamodb::config::Builder::from(sdk)
         .timeout_config(timeouts(&t))
         .retry_config(retries(&t))
-        .retry_classifier(crate::store::RetryTransactionConflicts);
+        .retry_classifier(crate::store::RetryTransactionConflicts)
+        .interceptor(SkipInformationalHeaders);
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -129,4 +164,58 @@ pub fn secrets_client(
         config = config.endpoint_url(url);
     }
     aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A DynamoDB call through the client as built here, read at the socket:
+    /// signed, without the headers the SDK's skipped interceptors would add.
+    #[tokio::test]
+    async fn calls_are_signed_without_informational_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("the client connects");
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.expect("the request");
+                assert!(n > 0, "the client closed before its headers ended");
+                head.extend_from_slice(&buf[..n]);
+            }
+            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
+            socket
+                .write_all(answer.as_bytes())
+                .await
+                .expect("the answer");
+            String::from_utf8_lossy(&head).to_ascii_lowercase()
+        });
+        let settings = AwsSettings {
+            region: "eu-west-3".into(),
+            dynamodb_endpoint: None,
+            secrets_endpoint: None,
+            ssl_cert_file: None,
+        };
+        let credentials = aws_sdk_dynamodb::config::Credentials::new("AKID", "SECRET", None, None, "test");
+        let sdk = sdk_config(&settings)
+            .expect("the SDK configuration")
+            .to_builder()
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .build();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = dynamodb_client(&sdk, Some(&endpoint), DynamoTimeouts::default());
+        let _ = client.describe_table().table_name("t").send().await;
+        let head = server.await.expect("the server task");
+        assert!(head.contains("authorization: aws4-hmac-sha256"), "{head}");
+        for skipped in ["user-agent", "amz-sdk-invocation-id", "amz-sdk-request"] {
+            assert!(!head.contains(skipped), "{skipped} in {head}");
+        }
+    }
 }
