@@ -7,7 +7,13 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    intervention_verify::run().await
+fn main() -> Result<(), lambda_runtime::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        // A reconnect resolves the endpoint on the blocking pool. Its thread
+        // outlives the idle gaps between clicks (tokio's default is 10 s),
+        // so the invocation after one does not start a thread first.
+        .thread_keep_alive(std::time::Duration::from_secs(3600))
+        .build()?
+        .block_on(intervention_verify::run())
 }
