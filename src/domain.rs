@@ -18,31 +18,36 @@ pub enum Status {
     Other(i64),
 }
 
-/// The lifecycle's states and their numbers, in one place.
-const STATUS_CODES: [(Status, i64); 6] = [
-    (Status::Planned, 1),
-    (Status::InProgress, 2),
-    (Status::ToVerify, 3),
-    (Status::Validated, 4),
-    (Status::Refused, 5),
-    (Status::Cancelled, 6),
+/// The lifecycle's states; their numbers are written once, in `code`.
+const STATES: [Status; 6] = [
+    Status::Planned,
+    Status::InProgress,
+    Status::ToVerify,
+    Status::Validated,
+    Status::Refused,
+    Status::Cancelled,
 ];
 
 impl Status {
     pub(crate) fn code(self) -> i64 {
         match self {
+            Status::Planned => 1,
+            Status::InProgress => 2,
+            Status::ToVerify => 3,
+            Status::Validated => 4,
+            Status::Refused => 5,
+            Status::Cancelled => 6,
             Status::Other(n) => n,
-            s => STATUS_CODES.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n),
         }
     }
 }
 
 impl From<i64> for Status {
     fn from(code: i64) -> Self {
-        STATUS_CODES
-            .iter()
-            .find(|(_, n)| *n == code)
-            .map_or(Status::Other(code), |(s, _)| *s)
+        STATES
+            .into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or(Status::Other(code))
     }
 }
 

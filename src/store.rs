@@ -94,6 +94,23 @@ pub struct DynamoStore {
     client: Client,
     interventions_table: String,
     notifications_table: String,
+    /// The most one call can take, from the client's limits (read once).
+    longest_call: Option<Duration>,
+}
+
+/// The most one call through `client` can take: its operation timeout, or
+/// what its attempts bound, whichever ends first.
+fn longest_call(client: &Client) -> Option<Duration> {
+    let config = client.config();
+    let timeouts = config.timeout_config()?;
+    let by_attempts = timeouts
+        .operation_attempt_timeout()
+        .zip(config.retry_config())
+        .map(|(attempt, retry)| attempts_bound(attempt, retry));
+    match (timeouts.operation_timeout(), by_attempts) {
+        (Some(op), Some(b)) => Some(op.min(b)),
+        (op, b) => op.or(b),
+    }
 }
 
 /// The standard policy retries throttling and transient errors but not
@@ -129,6 +146,7 @@ impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflict
 impl DynamoStore {
     pub fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
         Self {
+            longest_call: longest_call(&client),
             client,
             interventions_table,
             notifications_table,
@@ -266,16 +284,7 @@ pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, 
 
 impl InterventionStore for DynamoStore {
     fn longest_call(&self) -> Option<Duration> {
-        let config = self.client.config();
-        let timeouts = config.timeout_config()?;
-        let by_attempts = timeouts
-            .operation_attempt_timeout()
-            .zip(config.retry_config())
-            .map(|(attempt, retry)| attempts_bound(attempt, retry));
-        match (timeouts.operation_timeout(), by_attempts) {
-            (Some(op), Some(b)) => Some(op.min(b)),
-            (op, b) => op.or(b),
-        }
+        self.longest_call
     }
 
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
