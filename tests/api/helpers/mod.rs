@@ -119,11 +119,15 @@ impl HarnessBuilder {
         let verifier = self.verifier.unwrap_or_else(|| {
             intervention_verify::testing::verifier(&intervention_verify::testing::auth_settings())
         });
-        let client = engine::client(&endpoint, self.timeouts);
+        // Set-up and inspection use the default limits: a first call to a
+        // cold engine may outlast a fault test's short attempt timeout, and
+        // its retry would find the table it had already created.
+        let client = engine::client(&endpoint, DynamoTimeouts::default());
         let (interventions, notifications) = engine::create_tables(&client).await;
+        let function_client = engine::client(&endpoint, self.timeouts);
         let app = App {
             verifier,
-            store: DynamoStore::new(client.clone(), interventions.clone(), notifications.clone()),
+            store: DynamoStore::new(function_client, interventions.clone(), notifications.clone()),
             origins: AllowedOrigins::None,
             log_sink: |_| {},
         };
