@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::config::SharedHttpClient;
 
 use aws_runtime::invocation_id::InvocationIdInterceptor;
 use aws_runtime::request_info::RequestInfoInterceptor;
+use aws_runtime::service_clock_skew::ServiceClockSkewInterceptor;
 use aws_runtime::user_agent::UserAgentInterceptor;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -97,10 +98,14 @@ fn retries(t: &DynamoTimeouts) -> RetryConfig {
         .with_max_backoff(t.initial_backoff * 8)
 }
 
-/// Turns off, for each call, the SDK's interceptors whose only work is a
-/// header DynamoDB does not need: the user agent (two headers formatted per
-/// call), the invocation id (a UUID) and the attempt counter. The clock-skew
-/// interceptor stays: signing relies on it.
+pub(crate) mod sigv4;
+
+/// Turns off, for each DynamoDB call, the SDK's interceptors whose only work
+/// is a header DynamoDB does not need: the user agent (two headers formatted
+/// per call), the invocation id (a UUID) and the attempt counter; and the
+/// clock-skew interceptor (a `Date` parse per response), whose estimate only
+/// the SDK's signer reads: [`sigv4`] signs at the clock's time, which on
+/// Lambda is AWS's synchronised clock.
 #[derive(Debug)]
 struct SkipInformationalHeaders;
 
@@ -119,6 +124,8 @@ impl Intercept for SkipInformationalHeaders {
         state.store_put(disable_interceptor::<UserAgentInterceptor>(why));
         state.store_put(disable_interceptor::<InvocationIdInterceptor>(why));
         state.store_put(disable_interceptor::<RequestInfoInterceptor>(why));
+        let why = "its skew estimate is read by the SDK's signer only";
+        state.store_put(disable_interceptor::<ServiceClockSkewInterceptor>(why));
         Ok(())
     }
 }
@@ -135,7 +142,8 @@ pub fn dynamodb_client(
         .timeout_config(timeouts(&t))
         .retry_config(retries(&t))
         .retry_classifier(crate::store::RetryTransactionConflicts)
-        .interceptor(SkipInformationalHeaders);
+        .interceptor(SkipInformationalHeaders)
+        .push_auth_scheme(sigv4::KeptKeySigV4::default());
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -171,29 +179,58 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A DynamoDB call through the client as built here, read at the socket:
-    /// signed, without the headers the SDK's skipped interceptors would add.
+    /// One request read at the socket: its header lines and its body.
+    async fn read_request(socket: &mut tokio::net::TcpStream) -> (Vec<(String, String)>, Vec<u8>) {
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        let end = loop {
+            if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at;
+            }
+            let n = socket.read(&mut buf).await.expect("the request");
+            assert!(n > 0, "the client closed before its headers ended");
+            data.extend_from_slice(&buf[..n]);
+        };
+        let head = String::from_utf8(data[..end].to_vec()).expect("an ASCII head");
+        let headers: Vec<(String, String)> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .map(|(_, v)| v.parse().expect("a length"))
+            .expect("a content-length");
+        let mut body = data[end + 4..].to_vec();
+        while body.len() < length {
+            let n = socket.read(&mut buf).await.expect("the body");
+            assert!(n > 0, "the client closed before its body ended");
+            body.extend_from_slice(&buf[..n]);
+        }
+        (headers, body)
+    }
+
+    /// DynamoDB calls through the client as built here, read at the socket:
+    /// signed as the SDK's own signer signs them (checked by that signer),
+    /// with one signing key for both, and without the headers the skipped
+    /// interceptors would add.
     #[tokio::test]
-    async fn calls_are_signed_without_informational_headers() {
+    async fn calls_are_signed_as_the_sdk_signs_them_without_informational_headers() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
         let port = listener.local_addr().expect("its address").port();
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("the client connects");
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = socket.read(&mut buf).await.expect("the request");
-                assert!(n > 0, "the client closed before its headers ended");
-                head.extend_from_slice(&buf[..n]);
+            let mut requests = Vec::new();
+            for _ in 0..2 {
+                requests.push(read_request(&mut socket).await);
+                let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
+                socket.write_all(answer.as_bytes()).await.expect("the answer");
             }
-            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
-            socket
-                .write_all(answer.as_bytes())
-                .await
-                .expect("the answer");
-            String::from_utf8_lossy(&head).to_ascii_lowercase()
+            requests
         });
         let settings = AwsSettings {
             region: "eu-west-3".into(),
@@ -201,21 +238,39 @@ mod tests {
             secrets_endpoint: None,
             ssl_cert_file: None,
         };
-        let credentials = aws_sdk_dynamodb::config::Credentials::new("AKID", "SECRET", None, None, "test");
+        let credentials = aws_credential_types::Credentials::new("AKID", "SECRET", Some("TOKEN".into()), None, "test");
         let sdk = sdk_config(&settings)
             .expect("the SDK configuration")
             .to_builder()
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                credentials,
+                credentials.clone(),
             ))
             .build();
         let endpoint = format!("http://127.0.0.1:{port}");
         let client = dynamodb_client(&sdk, Some(&endpoint), DynamoTimeouts::default());
-        let _ = client.describe_table().table_name("t").send().await;
-        let head = server.await.expect("the server task");
-        assert!(head.contains("authorization: aws4-hmac-sha256"), "{head}");
-        for skipped in ["user-agent", "amz-sdk-invocation-id", "amz-sdk-request"] {
-            assert!(!head.contains(skipped), "{skipped} in {head}");
+        let derived = sigv4::DERIVED.with(|d| d.get());
+        for table in ["t", "another"] {
+            let _ = client.describe_table().table_name(table).send().await;
+        }
+        assert_eq!(sigv4::DERIVED.with(|d| d.get()) - derived, 1, "one key, kept");
+        for (headers, body) in server.await.expect("the server task") {
+            let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            let ours = get("authorization").expect("an authorization");
+            let amz = get("x-amz-date").expect("an x-amz-date");
+            let unsigned: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .filter(|(n, _)| !["authorization", "x-amz-date", "x-amz-security-token"].contains(n))
+                .collect();
+            let uri = format!("{endpoint}/");
+            let at = (sigv4::tests::at(&amz), "eu-west-3", "dynamodb");
+            let sdk = sigv4::tests::sdk_authorization(("POST", &uri), &unsigned, &body, at, &credentials);
+            assert_eq!(ours, sdk);
+            assert!(ours.contains("x-amz-security-token"), "{ours}");
+            assert_eq!(get("x-amz-security-token").as_deref(), Some("TOKEN"));
+            for skipped in ["user-agent", "amz-sdk-invocation-id", "amz-sdk-request"] {
+                assert!(get(skipped).is_none(), "{skipped} in {headers:?}");
+            }
         }
     }
 }

@@ -17,7 +17,8 @@
 //!   type; [`process`]: start-up and the runtime loop ([`run`], all that
 //!   `main` calls).
 //!
-//! Public: [`run`] for `main`, [`https_connector`] for the floor bench.
+//! Public: [`run`] for `main`; [`https_connector`] and the SigV4 signer
+//! ([`SigningKeys`]) for the floor bench.
 //! The rooms themselves are open only to the test kit's builds (`cfg(test)`,
 //! the `testing` feature) for the integration tests and the bench; in the
 //! deployed build they are private, so the dead-code lint sees all of them.
@@ -39,6 +40,7 @@ rooms!(
     auth, aws, config, domain, edge, error, handler, keys, process, store, telemetry
 );
 
+pub use aws::sigv4::{Canonical, Scope, SigningKeys};
 pub use keys::https_connector;
 pub use process::run;
 

@@ -2,8 +2,9 @@
 //! thing a decision cannot avoid, one SigV4-signed DynamoDB `UpdateItem` (the
 //! function's own conditional update, `ReturnValues=ALL_NEW`) per invocation,
 //! over a kept HTTP/1.1 connection with hyper and rustls (aws-lc, the stack
-//! the SDK's client is made of), the answer parsed with serde_json. No SDK,
-//! no token checks, no log line. Never deployed.
+//! the SDK's client is made of), signed by the function's own SigV4 code
+//! (`src/aws/sigv4.rs`, the day's key kept), the answer parsed with
+//! serde_json. No SDK, no token checks, no log line. Never deployed.
 //!
 //! Event: `{"id": N}`. Environment: AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION,
 //! AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN when set),
@@ -11,12 +12,12 @@
 
 use std::time::SystemTime;
 
-use aws_lc_rs::{digest, hmac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use intervention_verify::{Canonical, Scope, SigningKeys};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -31,6 +32,7 @@ struct Floor {
     secret_key: String,
     session_token: Option<String>,
     table: String,
+    keys: SigningKeys,
 }
 
 fn env(name: &str) -> Result<String, Error> {
@@ -44,59 +46,9 @@ fn https(ssl_cert_file: Option<String>) -> Result<Https, Error> {
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex(digest::digest(&digest::SHA256, data).as_ref())
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> hmac::Tag {
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
-}
-
-/// SigV4 (AWS's "Signature Version 4 signing process"): the `Authorization`
-/// header for a request with an empty query string. `headers` are
-/// lower-case names with trimmed values, sorted by name, all signed.
-fn authorization(
-    (method, path): (&str, &str),
-    headers: &[(&str, &str)],
-    body: &[u8],
-    (amz_date, region, service): (&str, &str, &str),
-    (access_key, secret_key): (&str, &str),
-) -> String {
-    let signed: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
-    let signed = signed.join(";");
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let canonical = format!(
-        "{method}\n{path}\n\n{canonical_headers}\n{signed}\n{}",
-        sha256_hex(body)
-    );
-    let date = &amz_date[..8];
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical.as_bytes())
-    );
-    let k_date = hmac(format!("AWS4{secret_key}").as_bytes(), date.as_bytes());
-    let k_region = hmac(k_date.as_ref(), region.as_bytes());
-    let k_service = hmac(k_region.as_ref(), service.as_bytes());
-    let k_signing = hmac(k_service.as_ref(), b"aws4_request");
-    let signature = hex(hmac(k_signing.as_ref(), to_sign.as_bytes()).as_ref());
-    format!(
-        "AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
-    )
-}
-
-/// `20241209T142300Z` and `2024-12-09T14:23:00.000Z` for now.
-fn now() -> (String, String) {
-    let rfc3339 = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-    let amz: String = rfc3339[..19]
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
-    (format!("{amz}Z"), rfc3339)
+/// `2024-12-09T14:23:00.000Z` for now.
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
 /// The function's decision write (store.rs), for item `id`.
@@ -135,28 +87,31 @@ impl Floor {
             secret_key: env("AWS_SECRET_ACCESS_KEY")?,
             session_token: std::env::var("AWS_SESSION_TOKEN").ok(),
             table: env("INTERVENTIONS_TABLE")?,
+            keys: SigningKeys::default(),
         })
     }
 
     async fn call(&self, target: &str, body: Vec<u8>) -> Result<(u16, Value), Error> {
-        let (amz_date, _) = now();
+        let scope = Scope::at(SystemTime::now(), &self.region, "dynamodb");
         let target = format!("DynamoDB_20120810.{target}");
         let mut headers = vec![
             ("content-type", "application/x-amz-json-1.0"),
             ("host", self.host.as_str()),
-            ("x-amz-date", amz_date.as_str()),
+            ("x-amz-date", scope.amz_date()),
         ];
         if let Some(token) = &self.session_token {
             headers.push(("x-amz-security-token", token.as_str()));
         }
         headers.push(("x-amz-target", target.as_str()));
-        let auth = authorization(
-            ("POST", "/"),
-            &headers,
-            &body,
-            (&amz_date, &self.region, "dynamodb"),
-            (&self.access_key, &self.secret_key),
-        );
+        let canonical = Canonical {
+            method: "POST",
+            path: "/",
+            headers: &headers,
+            body: &body,
+        };
+        let auth = self
+            .keys
+            .authorization(&canonical, &scope, &self.access_key, &self.secret_key);
         let mut request = hyper::Request::post(self.uri.clone());
         for (k, v) in headers.iter().filter(|(k, _)| *k != "host") {
             request = request.header(*k, *v);
@@ -172,7 +127,7 @@ impl Floor {
 
     async fn decide(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let id = event.payload["id"].as_i64().ok_or("event without an id")?;
-        let (_, at) = now();
+        let at = now();
         let body = serde_json::to_vec(&update_item(&self.table, id, &at))?;
         let (status, answer) = self.call("UpdateItem", body).await?;
         Ok(json!({
@@ -190,30 +145,4 @@ async fn main() -> Result<(), Error> {
     floor.call("DescribeTable", describe).await?;
     let floor = &floor;
     lambda_runtime::run(service_fn(move |event| floor.decide(event))).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::authorization;
-
-    /// AWS's SigV4 test suite, "get-vanilla".
-    #[test]
-    fn signs_as_aws_documents() {
-        let auth = authorization(
-            ("GET", "/"),
-            &[
-                ("host", "example.amazonaws.com"),
-                ("x-amz-date", "20150830T123600Z"),
-            ],
-            b"",
-            ("20150830T123600Z", "us-east-1", "service"),
-            ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-        );
-        assert_eq!(
-            auth,
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
-             SignedHeaders=host;x-amz-date, \
-             Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-        );
-    }
 }

@@ -127,7 +127,11 @@ impl HarnessBuilder {
         let function_client = engine::client(&endpoint, self.timeouts);
         let app = App {
             verifier,
-            store: DynamoStore::new(function_client, interventions.clone(), notifications.clone()),
+            store: DynamoStore::new(
+                function_client,
+                interventions.clone(),
+                notifications.clone(),
+            ),
             origins: AllowedOrigins::None,
             log_sink: |_| {},
         };
