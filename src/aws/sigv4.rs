@@ -297,7 +297,7 @@ impl Sign for KeptKeySigV4 {
             credentials.secret_access_key(),
         );
         let token = token.map(str::to_owned);
-        let amz_date = scope.amz_date().to_owned();
+        let amz_date = scope.amz_date;
         let h = request.headers_mut();
         h.try_insert("x-amz-date", amz_date)?;
         h.try_insert("authorization", authorization)?;
