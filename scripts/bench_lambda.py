@@ -367,6 +367,8 @@ def main():
     ap.add_argument("--invocations", type=int, default=1000)
     ap.add_argument("--init-runs", type=int, default=15)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--counts-only", action="store_true",
+                    help="only the exact counts per warm invocation (strace, callgrind) of the floor and the function: for judging a lever quickly")
     args = ap.parse_args()
     n = args.invocations
 
@@ -411,6 +413,18 @@ def main():
         with open(FIXTURE_JWKS) as f:
             static_env = dict(common_env, SESSION_TOKEN_SECRET=SESSION_SECRET, ACCESS_TOKEN_JWKS=f.read())
         log = os.path.join(work, "function.log")
+
+        if args.counts_only:
+            ids = iter(range(1, 10_000))
+            for name, binary, make, env in (
+                    ("runtime + raw signed UpdateItem", args.floor, lambda k: [{"id": next(ids)} for _ in range(k)], common_env),
+                    ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env)):
+                calls = exact_per_warm(binary, make, env, work, "strace")
+                instructions = exact_per_warm(binary, make, env, work, "callgrind")["total"]
+                print(f"{name:<34} {instructions / 1e6:.3f}M instructions, {steady(calls):.1f} steady system calls "
+                      f"(write {calls.get('write', 0):.1f}) per warm invocation")
+            print(f"profiles: {work}")
+            return
 
         # Main run: init, first request, n warm requests, each a fresh decision.
         events = [rest_event(i, access, session) for i in range(1, n + 2)]

@@ -288,7 +288,9 @@ impl InterventionStore for DynamoStore {
     }
 
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
-        let result = self.decision_request(write)?.send().await;
+        // Boxed: the SDK's call future is kilobytes, and every future that
+        // holds it (the deadline, the handler) would copy it at each move.
+        let result = Box::pin(self.decision_request(write)?.send()).await;
         match result {
             Ok(out) => read_item(out.attributes.unwrap_or_default()).map(WriteOutcome::Applied),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
@@ -312,9 +314,9 @@ impl InterventionStore for DynamoStore {
             // DynamoDB rejects empty key strings; no notification has this id.
             return Ok(NotificationOutcome::Missing);
         }
-        let result = self
-            .client
-            .update_item()
+        let result = Box::pin(
+            self.client
+                .update_item()
             .table_name(&self.notifications_table)
             .key("id", AttributeValue::S(notification_id.to_owned()))
             .update_expression("SET #readAt = if_not_exists(#readAt, :now)")
@@ -325,8 +327,9 @@ impl InterventionStore for DynamoStore {
             .expression_attribute_values(":now", AttributeValue::S(at.to_owned()))
             .expression_attribute_values(":user", num(user_id))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .send(),
+        )
+        .await;
         match result {
             Ok(_) => Ok(NotificationOutcome::Marked),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {

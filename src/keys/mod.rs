@@ -284,7 +284,9 @@ impl<S: KeySource> Cached<S> {
     }
 
     async fn fetch_into(&self) -> bool {
-        match self.source.fetch().await {
+        // Boxed: a fetch (an SDK or HTTPS call) is a large future that the
+        // request path would otherwise carry, and copy, while it never runs.
+        match Box::pin(self.source.fetch()).await {
             Ok(f) => {
                 let now = self.clock.now();
                 let mut s = self.lock();
