@@ -286,6 +286,11 @@ def callgrind_instructions(path):
     raise SystemExit(f"no instruction total in {path}")
 
 
+# Extra callgrind options for profiling a lever (`--toggle-collect=*apply_decision*`
+# counts one subtree only): never set for the figures.
+CALLGRIND_EXTRA = os.environ.get("BENCH_CALLGRIND_ARGS", "")
+
+
 def exact_per_warm(binary, make_events, env, work, tool):
     """System calls (strace, every thread) or user instructions (callgrind)
     per warm invocation: {name: count}, with "total"."""
@@ -293,7 +298,7 @@ def exact_per_warm(binary, make_events, env, work, tool):
     for warm in COUNT_RUNS:
         out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
         wrapper = (f"strace -f -qq -c -o {out}" if tool == "strace"
-                   else f"valgrind -q --tool=callgrind --callgrind-out-file={out}")
+                   else f"valgrind -q --tool=callgrind {CALLGRIND_EXTRA} --callgrind-out-file={out}")
         r = harness(binary, make_events(warm + 1), env, os.devnull, wrapper=wrapper, timeout=300)
         statuses = [i["statusCode"] for i in r["invocations"]]
         assert set(statuses) == {200}, f"{tool} {binary}: answers {statuses}: {r['invocations'][-1]['body']}"
