@@ -232,7 +232,7 @@ pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, 
     .collect();
     let entry = serde_dynamo::to_attribute_value(&write.entry)
         .map_err(|e| StoreError::Internal(format!("history entry: {e}").into()))?;
-    let mut values: HashMap<String, AttributeValue> = [
+    let fixed = [
         (":toVerify", num(Status::ToVerify.code())),
         (":newStatus", num(write.new_status.code())),
         (":user", num(write.entry.user_id)),
@@ -243,10 +243,10 @@ pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, 
         ),
         (":entry", AttributeValue::L(vec![entry])),
         (":empty", AttributeValue::L(Vec::new())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    ];
+    // Sized for every operand: growing would rehash each key (SipHash).
+    let mut values = HashMap::with_capacity(fixed.len() + write.organization_ids.len());
+    values.extend(fixed.map(|(k, v)| (k.to_owned(), v)));
     let mut groups = Vec::new();
     for (c, chunk) in write.organization_ids.chunks(IN_OPERANDS).enumerate() {
         let mut operands = Vec::with_capacity(chunk.len());
