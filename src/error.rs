@@ -31,6 +31,9 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub enum ConfigError {
     #[error("{0} is required but not set")]
     Missing(&'static str),
+    /// None of a group of alternatives is set (`A or B`, `one of A, B, C`).
+    #[error("{} is required but not set", one_of(.0))]
+    MissingOneOf(&'static [&'static str]),
     #[error("{name} is malformed: {problem}")]
     Malformed { name: &'static str, problem: String },
     #[error("{0} and {1} are both set; set one")]
@@ -47,10 +50,21 @@ impl ConfigError {
     pub fn name(&self) -> &'static str {
         match self {
             ConfigError::Missing(name)
+            | ConfigError::MissingOneOf([name, ..])
             | ConfigError::Conflict(name, _)
             | ConfigError::Malformed { name, .. }
             | ConfigError::Unusable { name, .. } => name,
+            ConfigError::MissingOneOf([]) => "",
         }
+    }
+}
+
+/// `A`, `A or B`, `one of A, B, C`.
+fn one_of(names: &[&str]) -> String {
+    match names {
+        [a, b] => format!("{a} or {b}"),
+        [only] => (*only).to_owned(),
+        all => format!("one of {}", all.join(", ")),
     }
 }
 

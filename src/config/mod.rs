@@ -17,11 +17,9 @@ use origins::parse_origins;
 pub const REQUIRED_VARIABLES: &[&str] = &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
 /// Exactly one of these: the session secret's value (local runs, tests) or
 /// its Secrets Manager id (production).
-#[cfg(any(test, feature = "testing"))]
 pub const SESSION_SECRET_VARIABLES: &[&str] =
     &[vars::SESSION_TOKEN_SECRET, vars::SESSION_TOKEN_SECRET_ID];
 /// At least one of these (and at most one of the two HS256 forms).
-#[cfg(any(test, feature = "testing"))]
 pub const ACCESS_KEY_VARIABLES: &[&str] = &[
     vars::ACCESS_TOKEN_JWKS,
     vars::ACCESS_TOKEN_JWKS_URL,
@@ -129,9 +127,7 @@ impl Config {
             (None, None) => Ok(None),
         };
         let session_secret = secret(vars::SESSION_TOKEN_SECRET, vars::SESSION_TOKEN_SECRET_ID)?
-            .ok_or(ConfigError::Missing(
-                "SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID",
-            ))?;
+            .ok_or(ConfigError::MissingOneOf(SESSION_SECRET_VARIABLES))?;
         let access_secret = secret(vars::ACCESS_TOKEN_SECRET, vars::ACCESS_TOKEN_SECRET_ID)?;
         let access_jwks = optional(vars::ACCESS_TOKEN_JWKS);
         let access_jwks_url = optional(vars::ACCESS_TOKEN_JWKS_URL)
@@ -142,11 +138,8 @@ impl Config {
                 })
             })
             .transpose()?;
-        let access = AccessKeySources::new(access_jwks, access_jwks_url, access_secret).ok_or(
-            ConfigError::Missing(
-                "one of ACCESS_TOKEN_JWKS, ACCESS_TOKEN_JWKS_URL, ACCESS_TOKEN_SECRET, ACCESS_TOKEN_SECRET_ID",
-            ),
-        )?;
+        let access = AccessKeySources::new(access_jwks, access_jwks_url, access_secret)
+            .ok_or(ConfigError::MissingOneOf(ACCESS_KEY_VARIABLES))?;
         let mut dynamo = DynamoTimeouts::default();
         if let Some(ms) = optional(vars::DYNAMODB_TIMEOUT_MS) {
             dynamo.operation = Duration::from_millis(parse_millis(vars::DYNAMODB_TIMEOUT_MS, &ms)?);
@@ -260,12 +253,19 @@ fn claim_names(
     Ok(names)
 }
 
+/// What `DYNAMODB_TIMEOUT_MS` may be, in milliseconds.
+const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 1..=60_000;
+
 fn parse_millis(name: &'static str, v: &str) -> Result<u64, ConfigError> {
     match v.trim().parse::<u64>() {
-        Ok(ms) if (1..=60_000).contains(&ms) => Ok(ms),
+        Ok(ms) if TIMEOUT_MS.contains(&ms) => Ok(ms),
         _ => Err(ConfigError::Malformed {
             name,
-            problem: "expected milliseconds between 1 and 60000".into(),
+            problem: format!(
+                "expected milliseconds between {} and {}",
+                TIMEOUT_MS.start(),
+                TIMEOUT_MS.end()
+            ),
         }),
     }
 }
@@ -322,16 +322,19 @@ mod tests {
             assert_eq!(err, Some(ConfigError::Missing(name)));
         }
         let err = Config::from_lookup(env(&without("SESSION_TOKEN_SECRET"))).err();
+        let err = err.expect("a missing session secret is an error");
+        assert_eq!(err, ConfigError::MissingOneOf(SESSION_SECRET_VARIABLES));
         assert_eq!(
-            err,
-            Some(ConfigError::Missing(
-                "SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID"
-            ))
+            err.to_string(),
+            "SESSION_TOKEN_SECRET or SESSION_TOKEN_SECRET_ID is required but not set"
         );
         let err = Config::from_lookup(env(&without("ACCESS_TOKEN_SECRET"))).err();
-        assert!(
-            matches!(err, Some(ConfigError::Missing(m)) if ACCESS_KEY_VARIABLES.iter().all(|v| m.contains(v))),
-            "{err:?}"
+        let err = err.expect("no access key source is an error");
+        assert_eq!(err, ConfigError::MissingOneOf(ACCESS_KEY_VARIABLES));
+        assert_eq!(
+            err.to_string(),
+            "one of ACCESS_TOKEN_JWKS, ACCESS_TOKEN_JWKS_URL, ACCESS_TOKEN_SECRET, \
+             ACCESS_TOKEN_SECRET_ID is required but not set"
         );
     }
 
@@ -379,6 +382,14 @@ mod tests {
                 other => panic!("{name}={value}: {:?}", other.err()),
             }
         }
+        // The message states the range the check applies.
+        let mut pairs = BASE.to_vec();
+        pairs.push(("DYNAMODB_TIMEOUT_MS", "60001"));
+        let err = Config::from_lookup(env(&pairs)).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("DYNAMODB_TIMEOUT_MS is malformed: expected milliseconds between 1 and 60000")
+        );
     }
 
     #[test]
