@@ -71,11 +71,32 @@ pub enum Decision {
 }
 
 impl Decision {
+    pub(crate) const ALL: [Decision; 2] = [Decision::Accept, Decision::Reject];
+
     /// The wire code (`1` accept, `2` reject).
     pub(crate) fn code(self) -> i64 {
         match self {
             Decision::Accept => 1,
             Decision::Reject => 2,
+        }
+    }
+
+    /// The decision a JSON number names; `1.0` is `1`, as JavaScript reads it.
+    pub(crate) fn from_number(n: f64) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.code() as f64 == n)
+    }
+
+    /// What a client may send: `1 (accept) or 2 (reject)`.
+    pub(crate) fn choices() -> String {
+        Self::ALL
+            .map(|d| format!("{} ({})", d.code(), d.word()))
+            .join(" or ")
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Decision::Accept => "accept",
+            Decision::Reject => "reject",
         }
     }
 

@@ -175,18 +175,15 @@ fn parse_body(bytes: &[u8]) -> Result<DecisionBody, Vec<FieldError>> {
     .map_err(|e| errors.push(e));
     let decision = match fields.get("decision") {
         None | Some(Value::Null) => Err(FieldError::new("#/decision", "decision is required.")),
-        // Compared as JS compares numbers: 1.0 is 1.
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(1.0) => Ok(Decision::Accept),
-            Some(2.0) => Ok(Decision::Reject),
-            _ => Err(FieldError::new(
+        Some(Value::Number(n)) => n.as_f64().and_then(Decision::from_number).ok_or_else(|| {
+            FieldError::new(
                 "#/decision",
-                "decision must be 1 (accept) or 2 (reject).",
-            )),
-        },
+                format!("decision must be {}.", Decision::choices()),
+            )
+        }),
         Some(_) => Err(FieldError::new(
             "#/decision",
-            "decision must be a number: 1 (accept) or 2 (reject).",
+            format!("decision must be a number: {}.", Decision::choices()),
         )),
     }
     .map_err(|e| errors.push(e));
@@ -296,6 +293,26 @@ mod tests {
         assert_eq!(
             pointers(br#"{"decisionComment": null, "decision": 1}"#),
             ["#/decisionComment"]
+        );
+    }
+
+    #[test]
+    fn a_wrong_decision_is_told_the_choices() {
+        let detail = |body: Value| match parse_body(body.to_string().as_bytes()) {
+            Err(e) => e.into_iter().map(|f| f.detail).collect::<Vec<_>>(),
+            Ok(_) => vec![],
+        };
+        assert_eq!(
+            detail(json!({"decisionComment": "", "decision": 3})),
+            ["decision must be 1 (accept) or 2 (reject)."]
+        );
+        assert_eq!(
+            detail(json!({"decisionComment": "", "decision": 1.5})),
+            ["decision must be 1 (accept) or 2 (reject)."]
+        );
+        assert_eq!(
+            detail(json!({"decisionComment": "", "decision": "1"})),
+            ["decision must be a number: 1 (accept) or 2 (reject)."]
         );
     }
 
