@@ -232,15 +232,8 @@ mod tests {
             }
             requests
         });
-        let settings = AwsSettings {
-            region: "eu-west-3".into(),
-            dynamodb_endpoint: None,
-            secrets_endpoint: None,
-            ssl_cert_file: None,
-        };
         let credentials = aws_credential_types::Credentials::new("AKID", "SECRET", Some("TOKEN".into()), None, "test");
-        let sdk = sdk_config(&settings)
-            .expect("the SDK configuration")
+        let sdk = crate::testing::sdk_config()
             .to_builder()
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
                 credentials.clone(),

@@ -314,9 +314,9 @@ impl InterventionStore for DynamoStore {
             // DynamoDB rejects empty key strings; no notification has this id.
             return Ok(NotificationOutcome::Missing);
         }
-        let result = Box::pin(
-            self.client
-                .update_item()
+        let request = self
+            .client
+            .update_item()
             .table_name(&self.notifications_table)
             .key("id", AttributeValue::S(notification_id.to_owned()))
             .update_expression("SET #readAt = if_not_exists(#readAt, :now)")
@@ -326,10 +326,9 @@ impl InterventionStore for DynamoStore {
             .expression_attribute_names("#userId", "userId")
             .expression_attribute_values(":now", AttributeValue::S(at.to_owned()))
             .expression_attribute_values(":user", num(user_id))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send(),
-        )
-        .await;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        // Boxed, as the decision's call is.
+        let result = Box::pin(request.send()).await;
         match result {
             Ok(_) => Ok(NotificationOutcome::Marked),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
@@ -356,7 +355,7 @@ mod tests {
 
     #[test]
     fn a_call_is_bounded_by_its_attempts_and_the_operation_limit() {
-        use crate::config::{AwsSettings, DynamoTimeouts};
+        use crate::config::DynamoTimeouts;
         let retry = RetryConfig::standard()
             .with_max_attempts(3)
             .with_initial_backoff(Duration::from_millis(100))
@@ -366,13 +365,7 @@ mod tests {
             attempts_bound(Duration::from_millis(1200), &retry),
             Duration::from_millis(3850)
         );
-        let settings = AwsSettings {
-            region: "eu-west-3".into(),
-            dynamodb_endpoint: None,
-            secrets_endpoint: None,
-            ssl_cert_file: None,
-        };
-        let sdk = crate::aws::sdk_config(&settings).expect("the SDK configuration");
+        let sdk = crate::testing::sdk_config();
         let store = |t: DynamoTimeouts| {
             let client = crate::aws::dynamodb_client(&sdk, None, t);
             let operation = client.config().timeout_config().and_then(|c| c.operation_timeout());

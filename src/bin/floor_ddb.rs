@@ -15,10 +15,6 @@
 
 use std::time::SystemTime;
 
-// As the function's (src/main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -27,6 +23,10 @@ use hyper_util::rt::TokioExecutor;
 use intervention_verify::{Canonical, Scope, SigningKeys};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
+
+// As the function's (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Https = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 

@@ -715,13 +715,7 @@ async fn missing_scope_is_403() {
 /// large one costs a `memcpy` of its size at each move (docs/PERFORMANCE.md).
 #[test]
 fn a_request_future_does_not_carry_the_sdk_calls() {
-    let settings = crate::config::AwsSettings {
-        region: "eu-west-3".into(),
-        dynamodb_endpoint: None,
-        secrets_endpoint: None,
-        ssl_cert_file: None,
-    };
-    let sdk = crate::aws::sdk_config(&settings).expect("the SDK configuration");
+    let sdk = testing::sdk_config();
     let client = crate::aws::dynamodb_client(&sdk, None, Default::default());
     let store = crate::store::DynamoStore::new(client.clone(), "i".into(), "n".into());
     let app = testing::app(store, AllowedOrigins::List(vec![]));

@@ -12,6 +12,18 @@ use crate::config::AllowedOrigins;
 use crate::domain::Intervention;
 use crate::handler::App;
 
+/// The SDK configuration of a function in eu-west-3 with no endpoint
+/// overrides: enough to build clients; nothing here reaches a network.
+pub fn sdk_config() -> aws_config::SdkConfig {
+    let settings = crate::config::AwsSettings {
+        region: "eu-west-3".into(),
+        dynamodb_endpoint: None,
+        secrets_endpoint: None,
+        ssl_cert_file: None,
+    };
+    crate::aws::sdk_config(&settings).unwrap_or_else(|e| panic!("the SDK configuration: {e}"))
+}
+
 /// Keys of every kind the function accepts: the fixture JWKS (RS256, ES256,
 /// EdDSA), the HS256 access secret and the session secret, all in memory.
 pub fn auth_settings() -> AuthSettings {
