@@ -28,6 +28,14 @@ use crate::store::attempts_bound;
 /// Services): four roots instead of the system store's ~150 files.
 const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
+/// How long a connection to an AWS endpoint may sit idle and still be
+/// reused: as long as DynamoDB has been seen to keep one open (60 to 90 s).
+/// Shorter would drop connections the endpoint still serves, each costing a
+/// reconnect (docs/PERFORMANCE.md, "An invocation after an idle gap");
+/// longer would only keep ones it has closed. A connection closed early is
+/// replaced, and the decision still applies once.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+
 /// The HTTPS client for the SDK: rustls on aws-lc, trusting the Amazon roots
 /// plus `SSL_CERT_FILE` when set (a local TLS engine, a corporate proxy).
 /// Loading the platform store instead costs milliseconds of every cold start
@@ -47,6 +55,7 @@ pub(crate) fn https_client(
         .build()
         .map_err(std::io::Error::other)?;
     Ok(aws_smithy_http_client::Builder::new()
+        .pool_idle_timeout(POOL_IDLE)
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(tls)
         .build_https())
