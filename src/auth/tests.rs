@@ -260,7 +260,9 @@ fn typ_may_be_jwt_at_jwt_or_absent() {
     let key = tokens::signing_key(Algorithm::HS256);
     for typ in [
         Some("JWT"),
+        Some("application/jwt"),
         Some("at+jwt"),
+        Some("AT+JWT"),
         Some("application/at+jwt"),
         None,
     ] {

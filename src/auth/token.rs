@@ -41,6 +41,10 @@ pub(crate) fn session(header: Option<&[u8]>) -> Result<&str, AuthError> {
     }
 }
 
+/// The `typ` values of a JWT, lower-case: `JWT` or `at+jwt` (RFC 9068), with
+/// or without the `application/` prefix RFC 7515 §4.1.9 lets a sender write.
+const JWT_TYPES: [&str; 4] = ["jwt", "application/jwt", "at+jwt", "application/at+jwt"];
+
 /// The header both tokens must have: decodable, `typ` absent or a JWT type,
 /// no `crit` (RFC 7515 §4.1.11: we understand no extension). Keys named in
 /// the header (`jku`, `x5u`, `jwk`, `x5c`) are never read.
@@ -51,7 +55,7 @@ pub(crate) fn check_header(token: &str, kind: TokenKind) -> Result<Header, AuthE
         return Err(invalid(Reason::CriticalHeader));
     }
     if let Some(typ) = &header.typ
-        && !["jwt", "at+jwt", "application/at+jwt"].contains(&typ.to_ascii_lowercase().as_str())
+        && !JWT_TYPES.contains(&typ.to_ascii_lowercase().as_str())
     {
         return Err(invalid(Reason::UnexpectedTyp));
     }
