@@ -58,27 +58,21 @@ pub(crate) struct VerifiedTokens {
     entries: Mutex<VecDeque<Entry>>,
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Equal in time that depends only on the lengths, not on where they differ.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl VerifiedTokens {
-    /// The caller a remembered pair proved; `current` tells the version each
-    /// source holds now.
+    /// The caller a remembered pair proved; `now` is the verifier's clock in
+    /// Unix seconds, `current` tells the version each source holds now.
     pub(crate) fn lookup(
         &self,
         access: &str,
         session: &str,
+        now: i64,
         current: impl Fn(Source) -> Option<u64>,
     ) -> Option<Caller> {
-        let now = unix_now();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|e| {
             e.exp > now
@@ -136,6 +130,9 @@ mod tests {
         }
     }
 
+    /// A time on the verifier's clock, in Unix seconds.
+    const NOW: i64 = 1_800_000_000;
+
     fn at(source: Source, v: u64) -> KeyVersion {
         KeyVersion::new(source, Some(v))
     }
@@ -145,43 +142,44 @@ mod tests {
         let cache = VerifiedTokens::default();
         let versions = [at(Source::Issuer, 3), at(Source::Session, 0)];
         let same_keys = |s: Source| Some(if s == Source::Issuer { 3 } else { 0 });
-        let later = unix_now() + 600;
+        let later = NOW + 600;
         cache.insert("a", "s", caller(), later, versions);
-        assert_eq!(cache.lookup("a", "s", same_keys), Some(caller()));
+        assert_eq!(cache.lookup("a", "s", NOW, same_keys), Some(caller()));
         assert_eq!(
-            cache.lookup("a", "s2", same_keys),
+            cache.lookup("a", "s2", NOW, same_keys),
             None,
             "another session token"
         );
         assert_eq!(
-            cache.lookup("a2", "s", same_keys),
+            cache.lookup("a2", "s", NOW, same_keys),
             None,
             "another access token"
         );
         assert_eq!(
-            cache.lookup("as", "", same_keys),
+            cache.lookup("as", "", NOW, same_keys),
             None,
             "the same bytes split elsewhere"
         );
         assert_eq!(
-            cache.lookup("a", "s", |_| None),
+            cache.lookup("a", "s", NOW, |_| None),
             None,
             "keys due for a refresh"
         );
-        assert_eq!(cache.lookup("a", "s", same_keys), None, "dropped for good");
-        cache.insert("a", "s", caller(), unix_now() - 1, versions);
-        assert_eq!(cache.lookup("a", "s", same_keys), None, "past exp");
+        assert_eq!(cache.lookup("a", "s", NOW, same_keys), None, "dropped for good");
+        cache.insert("a", "s", caller(), later, versions);
+        assert_eq!(cache.lookup("a", "s", later - 1, same_keys), Some(caller()));
+        assert_eq!(cache.lookup("a", "s", later, same_keys), None, "at exp");
         for n in 0..=VERIFIED_TOKENS {
             cache.insert(&format!("a{n}"), "s", caller(), later, versions);
         }
         assert_eq!(
-            cache.lookup("a0", "s", same_keys),
+            cache.lookup("a0", "s", NOW, same_keys),
             None,
             "the oldest is evicted"
         );
         assert!(
             cache
-                .lookup(&format!("a{VERIFIED_TOKENS}"), "s", same_keys)
+                .lookup(&format!("a{VERIFIED_TOKENS}"), "s", NOW, same_keys)
                 .is_some()
         );
     }
@@ -194,10 +192,10 @@ mod tests {
             "a",
             "s",
             caller(),
-            unix_now() + 600,
+            NOW + 600,
             [due, at(Source::Session, 1)],
         );
-        assert_eq!(cache.lookup("a", "s", |_| Some(1)), None);
+        assert_eq!(cache.lookup("a", "s", NOW, |_| Some(1)), None);
     }
 
     #[test]
@@ -210,9 +208,9 @@ mod tests {
         ] {
             let cache = VerifiedTokens::default();
             let versions = [at(access_source, 1), at(Source::Session, 1)];
-            cache.insert("a", "s", caller(), unix_now() + 600, versions);
+            cache.insert("a", "s", caller(), NOW + 600, versions);
             let moved = |s: Source| Some(if s == bumped { 2 } else { 1 });
-            assert_eq!(cache.lookup("a", "s", moved), None, "{bumped:?} changed");
+            assert_eq!(cache.lookup("a", "s", NOW, moved), None, "{bumped:?} changed");
         }
     }
 }

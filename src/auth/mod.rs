@@ -232,6 +232,8 @@ pub struct Verifier {
     session_validation: Validation,
     /// Token pairs verified recently (see [`memory`]).
     verified: VerifiedTokens,
+    /// The key caches' clock, which also says when a remembered pair expires.
+    clock: keys::Clock,
 }
 
 impl Verifier {
@@ -271,6 +273,7 @@ impl Verifier {
             session: session?,
             session_validation,
             verified: VerifiedTokens::default(),
+            clock: clients.clock.clone(),
         })
     }
 
@@ -282,7 +285,8 @@ impl Verifier {
     ) -> Result<Caller, AuthError> {
         let access = token::bearer(authorization)?;
         let session = token::session(session_token)?;
-        if let Some(caller) = self.verified.lookup(access, session, |s| self.current(s)) {
+        let now = self.clock.unix_secs();
+        if let Some(caller) = self.verified.lookup(access, session, now, |s| self.current(s)) {
             return Ok(caller);
         }
         let (claims, access_version) = self.access.verify(access).await?;

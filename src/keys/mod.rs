@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Cause, chain};
 
@@ -45,8 +45,9 @@ pub const JWKS_MIN_TTL: Duration = Duration::from_secs(60);
 pub(crate) const JWKS_MAX_TTL: Duration = Duration::from_secs(60 * 60);
 pub(crate) const JWKS_DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
 
-/// Monotonic time that tests can move forward; production reads the system
-/// clock with no offset.
+/// The one clock of key caches and remembered tokens: monotonic time for
+/// intervals, wall-clock seconds for expiries, both of which tests can move
+/// forward; production reads the system clocks with no offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_ms: Option<Arc<AtomicU64>>,
@@ -65,12 +66,23 @@ impl Clock {
         }
     }
 
-    pub(crate) fn now(&self) -> Instant {
-        let offset = self
+    fn offset(&self) -> Duration {
+        let ms = self
             .offset_ms
             .as_ref()
             .map_or(0, |o| o.load(Ordering::Relaxed));
-        Instant::now() + Duration::from_millis(offset)
+        Duration::from_millis(ms)
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now() + self.offset()
+    }
+
+    /// Seconds since the Unix epoch, as a token's `exp` counts them, moved by
+    /// the same offset.
+    pub(crate) fn unix_secs(&self) -> i64 {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        (wall + self.offset()).as_secs() as i64
     }
 
     #[cfg(any(test, feature = "testing"))]
