@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use intervention_verify::aws;
-use intervention_verify::config::{Config, DynamoTimeouts};
+use intervention_verify::config::{CallLimits, Config};
 use intervention_verify::domain::{DecisionWrite, HistoryEntry, InterventionId, Status};
 use intervention_verify::store::DynamoStore;
 
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         aws::dynamodb_client(
             &sdk,
             config.aws.dynamodb_endpoint.as_deref(),
-            DynamoTimeouts::default(),
+            CallLimits::default(),
         ),
         table.clone(),
         config.notifications_table,

@@ -21,7 +21,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::{Intercept, disable_interceptor};
 use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::config::{AwsSettings, DynamoTimeouts};
+use crate::config::{AwsSettings, CallLimits};
 use crate::store::attempts_bound;
 
 /// Root certificates AWS's regional endpoints chain to (Amazon Trust
@@ -89,7 +89,7 @@ pub fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
 /// than what the attempts already bound (each cut off by the attempt
 /// timeout, the longest backoffs between): each timeout is a timer every
 /// call arms, and each timer costs the runtime a wake-up.
-fn timeouts(t: &DynamoTimeouts) -> TimeoutConfig {
+fn timeouts(t: &CallLimits) -> TimeoutConfig {
     let by_attempts = attempts_bound(t.attempt, &retries(t));
     let mut b = TimeoutConfig::builder()
         .connect_timeout(t.connect)
@@ -100,7 +100,7 @@ fn timeouts(t: &DynamoTimeouts) -> TimeoutConfig {
     b.build()
 }
 
-fn retries(t: &DynamoTimeouts) -> RetryConfig {
+fn retries(t: &CallLimits) -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(t.max_attempts)
         .with_initial_backoff(t.initial_backoff)
@@ -145,7 +145,7 @@ impl Intercept for SkipInformationalHeaders {
 pub fn dynamodb_client(
     sdk: &SdkConfig,
     endpoint_url: Option<&str>,
-    t: DynamoTimeouts,
+    t: CallLimits,
 ) -> aws_sdk_dynamodb::Client {
     let mut config = aws_sdk_dynamodb::config::Builder::from(sdk)
         .timeout_config(timeouts(&t))
@@ -161,7 +161,7 @@ pub fn dynamodb_client(
 
 /// Limits for a Secrets Manager read: a request may wait on one (a token
 /// signed with a version we do not know yet), so it stays short.
-pub(crate) const SECRETS_TIMEOUTS: DynamoTimeouts = DynamoTimeouts {
+pub(crate) const SECRETS_LIMITS: CallLimits = CallLimits {
     connect: Duration::from_millis(1000),
     attempt: Duration::from_millis(1000),
     operation: Duration::from_millis(2000),
@@ -175,8 +175,8 @@ pub fn secrets_client(
     endpoint_url: Option<&str>,
 ) -> aws_sdk_secretsmanager::Client {
     let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk)
-        .timeout_config(timeouts(&SECRETS_TIMEOUTS))
-        .retry_config(retries(&SECRETS_TIMEOUTS));
+        .timeout_config(timeouts(&SECRETS_LIMITS))
+        .retry_config(retries(&SECRETS_LIMITS));
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -249,7 +249,7 @@ mod tests {
             ))
             .build();
         let endpoint = format!("http://127.0.0.1:{port}");
-        let client = dynamodb_client(&sdk, Some(&endpoint), DynamoTimeouts::default());
+        let client = dynamodb_client(&sdk, Some(&endpoint), CallLimits::default());
         let derived = sigv4::DERIVED.with(|d| d.get());
         for table in ["t", "another"] {
             let _ = client.describe_table().table_name(table).send().await;

@@ -89,8 +89,9 @@ impl FieldError {
 pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A token refused (401), or keys it needs never obtained (503).
     #[error(transparent)]
-    Unauthorized(#[from] AuthError),
+    Auth(#[from] AuthError),
     #[error("missing scope")]
     InsufficientScope,
     #[error("unsupported media type")]

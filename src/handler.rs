@@ -158,10 +158,10 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
 fn log_error(err: &ApiError, request_id: &str) {
     match err {
         ApiError::Store(e) => tracing::error!(request_id, error = %e, "store call failed"),
-        ApiError::Unauthorized(e @ AuthError::KeysUnavailable(_)) => {
+        ApiError::Auth(e @ AuthError::KeysUnavailable(_)) => {
             tracing::error!(request_id, reason = %e, "token keys unavailable");
         }
-        ApiError::Unauthorized(e) => tracing::info!(request_id, reason = %e, "unauthenticated"),
+        ApiError::Auth(e) => tracing::info!(request_id, reason = %e, "unauthenticated"),
         ApiError::DeadlineReached => {
             tracing::error!(
                 request_id,
@@ -231,7 +231,7 @@ async fn decide<S: InterventionStore>(
     .ok_or(ApiError::DeadlineReached)?;
     let (intervention, success) = match written? {
         WriteOutcome::Applied(i) => (i, Success::Applied),
-        WriteOutcome::Refused(current) => match judge_refused_write(current, caller, command) {
+        WriteOutcome::ConditionFailed(current) => match judge_refused_write(current, caller, command) {
             Verdict::Replay(i) => (*i, Success::Replayed),
             Verdict::Refused(r) => return Err(r.into()),
         },

@@ -34,7 +34,7 @@ pub enum WriteOutcome {
     /// Applied; the record as it now stands.
     Applied(Intervention),
     /// The condition failed; the record as it was, if it exists.
-    Refused(Option<Intervention>),
+    ConditionFailed(Option<Intervention>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,7 +298,7 @@ impl InterventionStore for DynamoStore {
                     UpdateItemError::ConditionalCheckFailedException(c) => c.item,
                     _ => None,
                 };
-                old.map(read_item).transpose().map(WriteOutcome::Refused)
+                old.map(read_item).transpose().map(WriteOutcome::ConditionFailed)
             }
             Err(e) => Err(classify(e)),
         }
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn a_call_is_bounded_by_its_attempts_and_the_operation_limit() {
-        use crate::config::DynamoTimeouts;
+        use crate::config::CallLimits;
         let retry = RetryConfig::standard()
             .with_max_attempts(3)
             .with_initial_backoff(Duration::from_millis(100))
@@ -366,16 +366,16 @@ mod tests {
             Duration::from_millis(3850)
         );
         let sdk = crate::testing::sdk_config();
-        let store = |t: DynamoTimeouts| {
+        let store = |t: CallLimits| {
             let client = crate::aws::dynamodb_client(&sdk, None, t);
             let operation = client.config().timeout_config().and_then(|c| c.operation_timeout());
             (operation, DynamoStore::new(client, "i".into(), "n".into()).longest_call())
         };
         // The defaults: the attempts end first, no operation timer is armed.
-        let defaults = DynamoTimeouts::default();
+        let defaults = CallLimits::default();
         assert_eq!(store(defaults), (None, Some(Duration::from_millis(3900))));
         // A shorter operation limit is the SDK's to enforce.
-        let short = DynamoTimeouts {
+        let short = CallLimits {
             operation: Duration::from_millis(1500),
             ..defaults
         };

@@ -53,10 +53,12 @@ pub(crate) const AWS_VARIABLES: &[&str] = &[
 
 pub(crate) use crate::error::ConfigError;
 
-/// Time limits for DynamoDB calls; the operation limit must stay below the
-/// function's own timeout so a slow engine gets a 503, not a Lambda timeout.
+/// Time limits and attempts of an AWS SDK call: DynamoDB's (the default,
+/// `DYNAMODB_TIMEOUT_MS`) and Secrets Manager's (`aws::SECRETS_LIMITS`).
+/// The operation limit must stay below the function's own timeout so a slow
+/// engine gets a 503, not a Lambda timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DynamoTimeouts {
+pub struct CallLimits {
     pub connect: Duration,
     pub attempt: Duration,
     pub operation: Duration,
@@ -65,7 +67,7 @@ pub struct DynamoTimeouts {
     pub initial_backoff: Duration,
 }
 
-impl Default for DynamoTimeouts {
+impl Default for CallLimits {
     fn default() -> Self {
         Self {
             connect: Duration::from_millis(1000),
@@ -86,7 +88,7 @@ pub struct Config {
     pub notifications_table: String,
     pub(crate) auth: AuthSettings,
     pub(crate) allowed_origins: AllowedOrigins,
-    pub(crate) dynamo: DynamoTimeouts,
+    pub(crate) dynamo: CallLimits,
     pub aws: AwsSettings,
 }
 
@@ -140,7 +142,7 @@ impl Config {
             .transpose()?;
         let access = AccessKeySources::new(access_jwks, access_jwks_url, access_secret)
             .ok_or(ConfigError::MissingOneOf(ACCESS_KEY_VARIABLES))?;
-        let mut dynamo = DynamoTimeouts::default();
+        let mut dynamo = CallLimits::default();
         if let Some(ms) = optional(vars::DYNAMODB_TIMEOUT_MS) {
             dynamo.operation = Duration::from_millis(parse_millis(vars::DYNAMODB_TIMEOUT_MS, &ms)?);
             dynamo.attempt = dynamo.attempt.min(dynamo.operation);

@@ -62,7 +62,7 @@ pub(crate) fn describe(err: &ApiError) -> Answer {
             "Only PATCH is allowed on this resource.",
             Some((header::ALLOW, crate::edge::cors::ALLOW)),
         ),
-        ApiError::Unauthorized(AuthError::Missing(kind)) => answer(
+        ApiError::Auth(AuthError::Missing(kind)) => answer(
             S::UNAUTHORIZED,
             match kind {
                 TokenKind::Access => "missing_access_token",
@@ -71,7 +71,7 @@ pub(crate) fn describe(err: &ApiError) -> Answer {
             format!("The {} is missing.", kind.name()),
             www("Bearer"),
         ),
-        ApiError::Unauthorized(AuthError::Invalid { kind, .. }) => answer(
+        ApiError::Auth(AuthError::Invalid { kind, .. }) => answer(
             S::UNAUTHORIZED,
             match kind {
                 TokenKind::Access => "invalid_access_token",
@@ -80,13 +80,13 @@ pub(crate) fn describe(err: &ApiError) -> Answer {
             format!("The {} is invalid or expired.", kind.name()),
             www(INVALID_TOKEN),
         ),
-        ApiError::Unauthorized(AuthError::UserMismatch) => answer(
+        ApiError::Auth(AuthError::UserMismatch) => answer(
             S::UNAUTHORIZED,
             "session_user_mismatch",
             "The session token does not belong to the access token's user.",
             www(INVALID_TOKEN),
         ),
-        ApiError::Unauthorized(AuthError::KeysUnavailable(_)) => answer(
+        ApiError::Auth(AuthError::KeysUnavailable(_)) => answer(
             S::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "The service is temporarily unavailable; retry shortly.",

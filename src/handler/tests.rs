@@ -165,7 +165,7 @@ async fn replay_and_refusals_are_judged_from_the_old_image() {
         (None, StatusCode::NOT_FOUND, Some("intervention_not_found")),
     ];
     for (old, expected, code) in cases {
-        let app = app(StubStore::answering(Ok(WriteOutcome::Refused(old))));
+        let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(old))));
         let (status, headers, body) = call(&app, valid()).await;
         assert_eq!(status, expected);
         match code {
@@ -177,7 +177,7 @@ async fn replay_and_refusals_are_judged_from_the_old_image() {
 
 #[tokio::test]
 async fn conflict_detail_gives_the_current_status() {
-    let app = app(StubStore::answering(Ok(WriteOutcome::Refused(Some(
+    let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(Some(
         record(6),
     )))));
     let (_, _, body) = call(&app, valid()).await;
@@ -210,7 +210,7 @@ async fn notification_is_marked_for_the_caller_and_never_fails_the_decision() {
         );
     }
     // Not after a refusal.
-    let app = app(StubStore::answering(Ok(WriteOutcome::Refused(Some(
+    let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(Some(
         record(2),
     )))));
     let req = valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);

@@ -14,7 +14,7 @@ use crate::store::{
 };
 
 #[derive(Debug, Default)]
-enum Answer {
+enum Script {
     /// No decision may reach storage: answering is a test failure (500).
     #[default]
     Nothing,
@@ -32,7 +32,7 @@ enum Answer {
 pub struct StubStore {
     pub writes: RefCell<Vec<DecisionWrite>>,
     pub notifications: RefCell<Vec<(String, i64)>>,
-    answer: RefCell<Answer>,
+    script: RefCell<Script>,
     notification_answer: RefCell<Option<Result<NotificationOutcome, StoreError>>>,
 }
 
@@ -44,13 +44,13 @@ impl StubStore {
 
     pub fn answering(answer: Result<WriteOutcome, StoreError>) -> Self {
         let s = Self::default();
-        *s.answer.borrow_mut() = Answer::Once(Box::new(answer));
+        *s.script.borrow_mut() = Script::Once(Box::new(answer));
         s
     }
 
     pub fn accepting() -> Self {
         let s = Self::default();
-        *s.answer.borrow_mut() = Answer::Accept;
+        *s.script.borrow_mut() = Script::Accept;
         s
     }
 
@@ -63,7 +63,7 @@ impl StubStore {
     }
 
     pub fn set_item(&self, item: HashMap<String, AttributeValue>) {
-        *self.answer.borrow_mut() = Answer::Item(item);
+        *self.script.borrow_mut() = Script::Item(item);
     }
 
     pub fn notification_answer(&self, answer: Result<NotificationOutcome, StoreError>) {
@@ -78,19 +78,19 @@ impl StubStore {
 impl InterventionStore for StubStore {
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
         self.writes.borrow_mut().push(write.clone());
-        let answer = std::mem::take(&mut *self.answer.borrow_mut());
+        let answer = std::mem::take(&mut *self.script.borrow_mut());
         match answer {
-            Answer::Nothing => Err(StoreError::Internal("no answer scripted".into())),
-            Answer::Once(r) => *r,
-            Answer::Accept => {
-                *self.answer.borrow_mut() = Answer::Accept;
+            Script::Nothing => Err(StoreError::Internal("no answer scripted".into())),
+            Script::Once(r) => *r,
+            Script::Accept => {
+                *self.script.borrow_mut() = Script::Accept;
                 Ok(WriteOutcome::Applied(Intervention {
                     id: Some(write.intervention_id.get()),
                     status: Some(write.new_status),
                     ..Intervention::default()
                 }))
             }
-            Answer::Item(item) => {
+            Script::Item(item) => {
                 std::hint::black_box(decision_expression(write)?);
                 read_item(item).map(WriteOutcome::Applied)
             }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use crate::deployment::translate;
 use crate::helpers::{Event, decision, tokens};
-use intervention_verify::config::{AllowedOrigins, DynamoTimeouts};
+use intervention_verify::config::{AllowedOrigins, CallLimits};
 use intervention_verify::handler::{App, handle};
 use intervention_verify::store::DynamoStore;
 use serde_json::Value;
@@ -39,7 +39,7 @@ struct Stack {
 /// SDK's retry token bucket, which every DynamoDB client of the process
 /// shares, and starve the fault tests' retries.
 fn unreachable_app() -> App<DynamoStore> {
-    let timeouts = DynamoTimeouts {
+    let timeouts = CallLimits {
         connect: std::time::Duration::from_millis(100),
         attempt: std::time::Duration::from_millis(200),
         operation: std::time::Duration::from_millis(400),

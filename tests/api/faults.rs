@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use crate::helpers::engine::{Engine, create_tables_named, put};
 use crate::helpers::proxy::Proxy;
 use crate::helpers::{Event, Harness, call, decision, intervention, send};
-use intervention_verify::config::DynamoTimeouts;
+use intervention_verify::config::CallLimits;
 use serde_json::Value;
 
 /// This module's own engine: stopping it must not fail other tests.
@@ -19,7 +19,7 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(Engine::start)
 }
 
-async fn harness_with(timeouts: DynamoTimeouts) -> Harness {
+async fn harness_with(timeouts: CallLimits) -> Harness {
     Harness::builder()
         .on(engine())
         .timeouts(timeouts)
@@ -33,8 +33,8 @@ const USER: i64 = 77;
 const ORG: i64 = 5;
 
 /// Short limits so the suite is quick; the same code paths as production.
-fn timeouts() -> DynamoTimeouts {
-    DynamoTimeouts {
+fn timeouts() -> CallLimits {
+    CallLimits {
         connect: Duration::from_millis(300),
         attempt: Duration::from_millis(600),
         operation: Duration::from_millis(1500),
@@ -211,7 +211,7 @@ async fn a_slow_engine_answers_503_before_the_invocations_deadline() {
     let _serial = SERIAL.lock().await;
     // The SDK's own limits (4 s, retries) are longer than the invocation
     // has left: only the deadline can answer in time.
-    let h = harness_with(DynamoTimeouts::default()).await;
+    let h = harness_with(CallLimits::default()).await;
     put(&h.client, &h.interventions, intervention(20, 3, ORG)).await;
     let event = call(20, USER, &[ORG], decision(1, "deadline"));
     let budget = Duration::from_millis(1500);
@@ -234,7 +234,7 @@ async fn a_slow_engine_answers_503_before_the_invocations_deadline() {
 #[tokio::test]
 async fn a_slow_notification_write_is_dropped_at_the_deadline_and_the_decision_stands() {
     let _serial = SERIAL.lock().await;
-    let h = harness_with(DynamoTimeouts::default()).await;
+    let h = harness_with(CallLimits::default()).await;
     put(&h.client, &h.interventions, intervention(21, 3, ORG)).await;
     put(
         &h.client,

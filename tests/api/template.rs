@@ -3,7 +3,7 @@
 //! calls on the two tables only, and the settings cfn-lint does not check.
 
 use intervention_verify::config::{
-    ACCESS_KEY_VARIABLES, DynamoTimeouts, OPTIONAL_VARIABLES, REQUIRED_VARIABLES,
+    ACCESS_KEY_VARIABLES, CallLimits, OPTIONAL_VARIABLES, REQUIRED_VARIABLES,
     SESSION_SECRET_VARIABLES,
 };
 use intervention_verify::edge::request::ROUTE;
@@ -148,7 +148,7 @@ fn function_runs_the_crate_on_arm64_al2023() {
     let timeout_s = prop("Timeout").as_u64().expect("a number in the template");
     let sdk_ms: u64 = text(at(f, &["Environment", "Variables", "DYNAMODB_TIMEOUT_MS"]))
         .parse()
-        .unwrap_or(DynamoTimeouts::default().operation.as_millis() as u64);
+        .unwrap_or(CallLimits::default().operation.as_millis() as u64);
     assert!(
         sdk_ms + 1000 <= timeout_s * 1000,
         "SDK {sdk_ms} ms vs function {timeout_s} s"

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use intervention_verify::config::DynamoTimeouts;
+use intervention_verify::config::CallLimits;
 use serde_json::Value;
 
 pub struct Engine {
@@ -155,7 +155,7 @@ fn sdk(endpoint: &str) -> aws_config::SdkConfig {
 }
 
 /// An SDK client for the engine, with the function's own timeouts and retries.
-pub fn client(endpoint: &str, timeouts: DynamoTimeouts) -> Client {
+pub fn client(endpoint: &str, timeouts: CallLimits) -> Client {
     intervention_verify::aws::dynamodb_client(&sdk(endpoint), None, timeouts)
 }
 

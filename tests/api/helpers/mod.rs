@@ -9,7 +9,7 @@ pub mod proxy;
 pub mod runtime;
 
 use intervention_verify::auth::{AuthSettings, Verifier};
-use intervention_verify::config::{AllowedOrigins, DynamoTimeouts};
+use intervention_verify::config::{AllowedOrigins, CallLimits};
 use intervention_verify::handler::{App, handle};
 use intervention_verify::store::DynamoStore;
 pub use intervention_verify::testing::events::Event;
@@ -72,7 +72,7 @@ pub async fn harness() -> Harness {
 /// test kit's keys, unless the test says otherwise.
 pub struct HarnessBuilder {
     endpoint: Option<String>,
-    timeouts: DynamoTimeouts,
+    timeouts: CallLimits,
     verifier: Option<Verifier>,
 }
 
@@ -80,14 +80,14 @@ impl Harness {
     pub fn builder() -> HarnessBuilder {
         HarnessBuilder {
             endpoint: None,
-            timeouts: DynamoTimeouts::default(),
+            timeouts: CallLimits::default(),
             verifier: None,
         }
     }
 }
 
 impl HarnessBuilder {
-    pub fn timeouts(mut self, timeouts: DynamoTimeouts) -> Self {
+    pub fn timeouts(mut self, timeouts: CallLimits) -> Self {
         self.timeouts = timeouts;
         self
     }
@@ -122,7 +122,7 @@ impl HarnessBuilder {
         // Set-up and inspection use the default limits: a first call to a
         // cold engine may outlast a fault test's short attempt timeout, and
         // its retry would find the table it had already created.
-        let client = engine::client(&endpoint, DynamoTimeouts::default());
+        let client = engine::client(&endpoint, CallLimits::default());
         let (interventions, notifications) = engine::create_tables(&client).await;
         let function_client = engine::client(&endpoint, self.timeouts);
         let app = App {
