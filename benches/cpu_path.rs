@@ -131,8 +131,8 @@ mod pieces {
     use intervention_verify::edge::{request as edge_request, response};
     use intervention_verify::telemetry::{RequestRecord, request_line};
 
-    fn verifier() -> intervention_verify::auth::Verifier {
-        testing::verifier(&testing::auth_settings())
+    fn authenticator() -> intervention_verify::auth::Authenticator {
+        testing::authenticator(&testing::auth_settings())
     }
 
     #[divan::bench]
@@ -149,7 +149,7 @@ mod pieces {
     #[divan::bench(args = ["HS256", "RS256", "ES256", "EdDSA"])]
     fn authenticate(bencher: Bencher, alg: &str) {
         let alg: Algorithm = alg.parse().unwrap_or_else(|e| panic!("{e}"));
-        let v = verifier();
+        let v = authenticator();
         let access = format!(
             "Bearer {}",
             tokens::sign(alg, &tokens::access_claims(42, &[1, 2, 3]))
@@ -168,7 +168,7 @@ mod pieces {
     /// A pair verified before: the cache lookup.
     #[divan::bench]
     fn authenticate_again(bencher: Bencher) {
-        let v = verifier();
+        let v = authenticator();
         let access = format!("Bearer {}", tokens::access(42, &[1, 2, 3]));
         let session = tokens::session(42);
         bencher.bench_local(|| {
@@ -191,7 +191,7 @@ mod pieces {
 
     #[divan::bench]
     fn build_update(bencher: Bencher) {
-        let caller = ready(verifier().authenticate(
+        let caller = ready(authenticator().authenticate(
             Some(format!("Bearer {}", tokens::access(42, &[1, 2, 3])).as_bytes()),
             Some(tokens::session(42).as_bytes()),
         ))

@@ -6,7 +6,7 @@ use lambda_http::http::{Method, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
-use crate::auth::{AuthError, Verifier};
+use crate::auth::{AuthError, Authenticator};
 use crate::config::AllowedOrigins;
 use crate::domain::{
     Caller, Intervention, InterventionId, Verdict, VerifyCommand, judge_refused_write,
@@ -20,7 +20,7 @@ use crate::telemetry::{self, RequestRecord};
 
 /// Everything built once at start-up and shared by every request.
 pub struct App<S> {
-    pub verifier: Verifier,
+    pub authenticator: Authenticator,
     pub store: S,
     pub origins: AllowedOrigins,
     /// Where the per-request log line goes: stdout in production
@@ -122,7 +122,7 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         // Every line logged while it is served (a key refresh that failed, a
         // JWKS key skipped) carries the request id through this span.
         let span = tracing::info_span!("request", requestId = %request_id);
-        let Outcome { decision, result } = verify(app, &req, &request_id, intervention_id.clone())
+        let Outcome { decision, result } = check_then_decide(app, &req, &request_id, intervention_id.clone())
             .instrument(span.clone())
             .await;
         // A 405 cannot fail a user either: counted apart, like preflights.
@@ -173,7 +173,7 @@ fn log_error(err: &ApiError, request_id: &str) {
 }
 
 /// The checks in the contract's order, then the decision.
-async fn verify<S: InterventionStore>(
+async fn check_then_decide<S: InterventionStore>(
     app: &App<S>,
     req: &Request,
     request_id: &str,
@@ -185,7 +185,7 @@ async fn verify<S: InterventionStore>(
     let by = answer_by(req);
     let authenticated = within(
         by,
-        app.verifier.authenticate(
+        app.authenticator.authenticate(
             request::header(req, "authorization"),
             request::header(req, "x-session-token"),
         ),

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::auth::{AuthSettings, KeyClients, SecretSource, Verifier};
+use crate::auth::{AuthSettings, KeyClients, SecretSource, Authenticator};
 use crate::aws;
 use crate::config::{AwsSettings, Config};
 use crate::edge::lambda::{ApiEvent, ApiResponse, into_request};
@@ -33,11 +33,11 @@ pub async fn run() -> Result<(), Error> {
     let t_clients = t0.elapsed();
     // The table warm-up, the secret reads and the JWKS fetch run at once:
     // init grows by the slowest of them, not their sum.
-    let ((verifier, keys_took), (warm, warmup_took)) = tokio::join!(
-        timed(Verifier::start(&config.auth, &clients)),
+    let ((authenticator, keys_took), (warm, warmup_took)) = tokio::join!(
+        timed(Authenticator::start(&config.auth, &clients)),
         timed(store.warm_up())
     );
-    let verifier = verifier.map_err(|e| fatal(&e))?;
+    let authenticator = authenticator.map_err(|e| fatal(&e))?;
     let dynamodb_warm = match warm {
         Ok(()) => true,
         Err(e @ WarmUpError::NoSuchTable) => return Err(fatal(&e)),
@@ -66,7 +66,7 @@ pub async fn run() -> Result<(), Error> {
     );
     telemetry::stdout_sink(&telemetry::init_metrics_line(t0.elapsed()));
     let app = App {
-        verifier,
+        authenticator,
         store,
         origins: config.allowed_origins,
         log_sink: telemetry::stdout_sink,

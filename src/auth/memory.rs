@@ -64,7 +64,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl VerifiedTokens {
-    /// The caller a remembered pair proved; `now` is the verifier's clock in
+    /// The caller a remembered pair proved; `now` is the authenticator's clock in
     /// Unix seconds, `current` tells the version each source holds now.
     pub(crate) fn lookup(
         &self,
@@ -130,7 +130,7 @@ mod tests {
         }
     }
 
-    /// A time on the verifier's clock, in Unix seconds.
+    /// A time on the authenticator's clock, in Unix seconds.
     const NOW: i64 = 1_800_000_000;
 
     fn at(source: Source, v: u64) -> KeyVersion {

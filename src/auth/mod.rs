@@ -200,7 +200,7 @@ impl AuthSettings {
     }
 }
 
-/// What the verifier needs to reach keys that live elsewhere.
+/// What the authenticator needs to reach keys that live elsewhere.
 #[derive(Clone, Default)]
 pub struct KeyClients {
     pub secrets: Option<aws_sdk_secretsmanager::Client>,
@@ -226,7 +226,7 @@ fn config_error(name: &'static str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
-pub struct Verifier {
+pub struct Authenticator {
     access: AccessKeys,
     session: Secret,
     session_validation: Validation,
@@ -236,7 +236,7 @@ pub struct Verifier {
     clock: keys::Clock,
 }
 
-impl Verifier {
+impl Authenticator {
     /// Keys given as values only (tests, the bench): no remote source, so
     /// nothing waits and one poll completes the start.
     #[cfg(any(test, feature = "testing"))]
@@ -248,7 +248,7 @@ impl Verifier {
             std::task::Poll::Ready(result) => result,
             std::task::Poll::Pending => Err(config_error(
                 "ACCESS_TOKEN_JWKS_URL/*_SECRET_ID",
-                "remote key sources need Verifier::start",
+                "remote key sources need Authenticator::start",
             )),
         }
     }

@@ -15,7 +15,7 @@ use crate::keys::{self, Cached, FetchError, Fetched};
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// An HS256 secret of at least [`MIN_SECRET_BYTES`]: the only form in which
-/// one reaches the verifier, so a short secret cannot be handed to it. Its
+/// one reaches the authenticator, so a short secret cannot be handed to it. Its
 /// bytes never print.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Hs256Secret(Box<[u8]>);

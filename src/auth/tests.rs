@@ -1,5 +1,5 @@
 //! Token rules. The attack catalogue runs through the whole handler
-//! in `handler::tests`; here each rule is checked on the verifier alone.
+//! in `handler::tests`; here each rule is checked on the authenticator alone.
 
 use crate::testing::{ready, tokens};
 
@@ -13,11 +13,11 @@ fn settings() -> AuthSettings {
     crate::testing::auth_settings()
 }
 
-fn verifier(s: &AuthSettings) -> Verifier {
-    crate::testing::verifier(s)
+fn authenticator(s: &AuthSettings) -> Authenticator {
+    crate::testing::authenticator(s)
 }
 
-fn auth(v: &Verifier, access: &str, session: &str) -> Result<Caller, AuthError> {
+fn auth(v: &Authenticator, access: &str, session: &str) -> Result<Caller, AuthError> {
     let bearer = format!("Bearer {access}");
     ready(v.authenticate(Some(bearer.as_bytes()), Some(session.as_bytes())))
 }
@@ -33,7 +33,7 @@ fn invalid_access(reason: Reason) -> Result<Caller, AuthError> {
 /// key without `alg` (Entra-style) serves its whole family.
 #[test]
 fn every_algorithm_verifies_with_a_key_of_its_kind() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     use Algorithm::*;
     for alg in [HS256, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA] {
         let token = tokens::sign(alg, &tokens::access_claims(42, &[3, 1, 3]));
@@ -64,21 +64,21 @@ fn only_configured_keys_count() {
     s.access = crate::testing::access_sources(None, Some(tokens::ACCESS_SECRET));
     let token = tokens::sign(Algorithm::RS256, &tokens::access_claims(1, &[1]));
     assert_eq!(
-        auth(&verifier(&s), &token, &tokens::session(1)),
+        auth(&authenticator(&s), &token, &tokens::session(1)),
         invalid_access(Reason::UnknownKid)
     );
     let mut s = settings();
     s.access = crate::testing::access_sources(Some(tokens::JWKS), None);
     let token = tokens::access(1, &[1]);
     assert_eq!(
-        auth(&verifier(&s), &token, &tokens::session(1)),
+        auth(&authenticator(&s), &token, &tokens::session(1)),
         invalid_access(Reason::NoKid)
     );
 }
 
 #[test]
 fn bearer_scheme_is_case_insensitive_and_required() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let token = tokens::access(5, &[1]);
     let session = tokens::session(5);
     for scheme in ["Bearer", "bearer", "BEARER", "  Bearer "] {
@@ -118,7 +118,7 @@ fn bearer_scheme_is_case_insensitive_and_required() {
 
 #[test]
 fn exp_is_required_and_enforced_with_leeway() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let session = tokens::session(5);
     let mut claims = tokens::access_claims(5, &[1]);
     claims["exp"] = json!(tokens::now() - 10);
@@ -142,7 +142,7 @@ fn exp_is_required_and_enforced_with_leeway() {
 
 #[test]
 fn nbf_is_honoured() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let session = tokens::session(5);
     let mut claims = tokens::access_claims(5, &[1]);
     claims["nbf"] = json!(tokens::now() + 10);
@@ -159,7 +159,7 @@ fn issuer_and_audience_are_required_when_configured() {
     let mut s = settings();
     s.issuer = Some("https://id.example".into());
     s.audiences = vec!["interventions-api".into()];
-    let v = verifier(&s);
+    let v = authenticator(&s);
     let session = tokens::session(5);
     let mut claims = tokens::access_claims(5, &[1]);
     claims["iss"] = json!("https://id.example");
@@ -196,7 +196,7 @@ fn issuer_and_audience_are_required_when_configured() {
 
 #[test]
 fn audience_in_token_is_ignored_when_none_is_configured() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let mut claims = tokens::access_claims(5, &[1]);
     claims["aud"] = json!("anything");
     assert!(
@@ -211,7 +211,7 @@ fn audience_in_token_is_ignored_when_none_is_configured() {
 
 #[test]
 fn claims_are_checked_for_shape() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let session = tokens::session(5);
     let base = tokens::access_claims(5, &[1]);
     let with = |k: &str, val: serde_json::Value| {
@@ -254,7 +254,7 @@ fn claims_are_checked_for_shape() {
 
 #[test]
 fn typ_may_be_jwt_at_jwt_or_absent() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let session = tokens::session(5);
     let claims = tokens::access_claims(5, &[1]);
     let key = tokens::signing_key(Algorithm::HS256);
@@ -283,7 +283,7 @@ fn typ_may_be_jwt_at_jwt_or_absent() {
 
 #[test]
 fn session_token_rules() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let access = tokens::access(5, &[1]);
     let invalid = |reason| {
         Err(AuthError::Invalid {
@@ -331,7 +331,7 @@ fn session_token_rules() {
 #[test]
 fn reference_example_session_token_is_expired() {
     // The API reference's example session token: valid shape, HS256, long expired.
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VySWQiOiIxMjM0NTY3ODkwIiwic2Vzc2lvbklkIjoiYWJjZGVmMTIzNDU2IiwiaWF0IjoxNjA1MDk3ODk5LCJleHAiOjE2MDUxODQyOTl9.4XRQ1iXDyvEj5LgPZHbmTmzOZs98M3YPOzgf3MhxjaI";
     let r = auth(&v, &tokens::access(1234567890, &[1]), example);
     assert!(matches!(
@@ -348,7 +348,7 @@ fn jwks_configuration_errors_name_the_variable() {
     let with_jwks = |doc: &str| {
         let mut s = settings();
         s.access = crate::testing::access_sources(Some(doc), Some(tokens::ACCESS_SECRET));
-        Verifier::new(&s).err().map(|e| e.name())
+        Authenticator::new(&s).err().map(|e| e.name())
     };
     assert_eq!(with_jwks("not json"), Some("ACCESS_TOKEN_JWKS"));
     assert_eq!(with_jwks(r#"{"nokeys": []}"#), Some("ACCESS_TOKEN_JWKS"));
@@ -364,8 +364,8 @@ fn jwks_configuration_errors_name_the_variable() {
         Some(r#"{"keys":[{"kty":"EC","kid":"p521","crv":"P-521","x":"AQAB","y":"AQAB"},{"kty":"RSA","kid":"r","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"}]}"#),
         None,
     );
-    assert!(Verifier::new(&s).is_err());
-    // A short HS256 secret cannot reach the verifier at all: the type refuses
+    assert!(Authenticator::new(&s).is_err());
+    // A short HS256 secret cannot reach the authenticator at all: the type refuses
     // it (the setting that held it is named by the configuration).
     assert_eq!(
         crate::auth::Hs256Secret::new("").err(),
@@ -377,7 +377,7 @@ fn jwks_configuration_errors_name_the_variable() {
 
 #[test]
 fn a_cached_pair_never_lets_a_forged_twin_through() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let access = tokens::access(5, &[1]);
     let session = tokens::session(5);
     assert!(auth(&v, &access, &session).is_ok());
@@ -395,7 +395,7 @@ fn with_claims(names: ClaimNames) -> AuthSettings {
     }
 }
 
-fn caller_of(v: &Verifier, claims: &serde_json::Value, user: i64) -> Result<Caller, AuthError> {
+fn caller_of(v: &Authenticator, claims: &serde_json::Value, user: i64) -> Result<Caller, AuthError> {
     auth(
         v,
         &tokens::sign(Algorithm::RS256, claims),
@@ -405,7 +405,7 @@ fn caller_of(v: &Verifier, claims: &serde_json::Value, user: i64) -> Result<Call
 
 #[test]
 fn a_key_with_alg_verifies_that_alg_only_and_a_key_without_verifies_its_kind() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let claims = tokens::access_claims(42, &[1]);
     let sign = |alg, kid: &str| {
         let mut h = Header::new(alg);
@@ -434,7 +434,7 @@ fn a_key_with_alg_verifies_that_alg_only_and_a_key_without_verifies_its_kind() {
 
 #[test]
 fn a_crit_header_is_refused_on_both_tokens() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("rsa-1".into());
     h.crit = Some(vec!["exp".into()]);
@@ -467,7 +467,7 @@ fn a_crit_header_is_refused_on_both_tokens() {
 fn keys_named_in_the_header_are_never_used() {
     // An attacker's own key, embedded or linked, signs a token: it must not
     // verify however the header points at it.
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let attacker = EncodingKey::from_ec_pem(include_bytes!("../../tests/fixtures/keys/ec384.pem"))
         .unwrap_or_else(|e| panic!("{e}"));
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(
@@ -496,7 +496,7 @@ fn keys_named_in_the_header_are_never_used() {
 
 #[test]
 fn scopes_come_from_scope_and_scp_in_either_shape() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let base = |scopes: serde_json::Value, claim: &str| {
         let mut c = tokens::access_claims(5, &[1]);
         c.as_object_mut().map(|m| m.remove("scope"));
@@ -527,7 +527,7 @@ fn scopes_come_from_scope_and_scp_in_either_shape() {
 
 #[test]
 fn a_named_scope_claim_replaces_scope_and_scp() {
-    let v = verifier(&with_claims(ClaimNames {
+    let v = authenticator(&with_claims(ClaimNames {
         scopes: ScopeClaims::Named("permissions"),
         ..ClaimNames::default()
     }));
@@ -544,7 +544,7 @@ fn a_named_scope_claim_replaces_scope_and_scp() {
 
 #[test]
 fn user_and_organisations_come_from_the_claims_configured() {
-    let v = verifier(&with_claims(ClaimNames {
+    let v = authenticator(&with_claims(ClaimNames {
         user_id: "uid",
         organizations: "https://interventions.example.com/organizationIds",
         scopes: ScopeClaims::Standard,
@@ -569,7 +569,7 @@ fn any_configured_audience_matches() {
         "api://interventions".into(),
         "https://api.example.com".into(),
     ];
-    let v = verifier(&s);
+    let v = authenticator(&s);
     let mut c = tokens::access_claims(5, &[1]);
     for aud in [
         json!("https://api.example.com"),
@@ -586,7 +586,7 @@ fn any_configured_audience_matches() {
 fn client_ids_are_read_from_client_id_then_azp_then_cid() {
     let mut s = settings();
     s.client_ids = vec!["web-app".into(), "mobile-app".into()];
-    let v = verifier(&s);
+    let v = authenticator(&s);
     let wrong: Result<i64, AuthError> = Err(AuthError::Invalid {
         kind: TokenKind::Access,
         reason: Reason::WrongClient,
@@ -609,7 +609,7 @@ fn client_ids_are_read_from_client_id_then_azp_then_cid() {
 
 #[test]
 fn an_id_token_is_not_an_access_token() {
-    let v = verifier(&settings());
+    let v = authenticator(&settings());
     let mut c = tokens::access_claims(5, &[1]);
     c["token_use"] = json!("access");
     assert!(caller_of(&v, &c, 5).is_ok());

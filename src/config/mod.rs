@@ -236,7 +236,7 @@ fn claim_names(
                 ),
             });
         }
-        // Read once per process; the verifier keeps it for the process' life.
+        // Read once per process; the authenticator keeps it for the process' life.
         Ok(Some(Box::leak(v.into_boxed_str())))
     };
     let defaults = ClaimNames::default();

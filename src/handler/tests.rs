@@ -1,4 +1,4 @@
-//! Handler tests: a `lambda_http::Request` built directly, the real verifier,
+//! Handler tests: a `lambda_http::Request` built directly, the real authenticator,
 //! and a recording store standing in only where the request must never reach
 //! storage or where a store failure is simulated. Decisions against a real
 //! engine are in `tests/`.
@@ -30,7 +30,7 @@ fn app_with(store: StubStore, issuer_audience: bool) -> App<StubStore> {
         vec![]
     };
     App {
-        verifier: testing::verifier(&settings),
+        authenticator: testing::authenticator(&settings),
         ..testing::app(
             store,
             AllowedOrigins::List(vec!["https://app.example".into()]),
@@ -729,7 +729,7 @@ fn a_request_future_does_not_carry_the_sdk_calls() {
     );
     // Token checks: a key source's fetch (Secrets Manager, the issuer) runs
     // rarely, yet an unboxed one sits in every request's future.
-    let check = std::mem::size_of_val(&app.verifier.authenticate(None, None));
+    let check = std::mem::size_of_val(&app.authenticator.authenticate(None, None));
     let fetch = std::mem::size_of_val(
         &crate::aws::secrets_client(&sdk, None)
             .get_secret_value()

@@ -7,7 +7,7 @@ pub mod events;
 pub mod stores;
 pub mod tokens;
 
-use crate::auth::{AccessKeySources, AuthSettings, Hs256Secret, SecretSource, Verifier};
+use crate::auth::{AccessKeySources, AuthSettings, Authenticator, Hs256Secret, SecretSource};
 use crate::config::AllowedOrigins;
 use crate::domain::Intervention;
 use crate::handler::App;
@@ -49,14 +49,14 @@ pub fn secret(value: &str) -> Hs256Secret {
     Hs256Secret::new(value).expect("a test secret of at least 32 bytes")
 }
 
-pub fn verifier(settings: &AuthSettings) -> Verifier {
-    Verifier::new(settings).unwrap_or_else(|e| panic!("test keys: {e}"))
+pub fn authenticator(settings: &AuthSettings) -> Authenticator {
+    Authenticator::new(settings).unwrap_or_else(|e| panic!("test keys: {e}"))
 }
 
 /// The function with the test keys over `store`, logging nowhere.
 pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
     App {
-        verifier: verifier(&auth_settings()),
+        authenticator: authenticator(&auth_settings()),
         store,
         origins,
         log_sink: |_| {},

@@ -48,7 +48,7 @@ fn unreachable_app() -> App<DynamoStore> {
     };
     let client = crate::helpers::engine::client("http://127.0.0.1:9", timeouts);
     App {
-        verifier: intervention_verify::testing::verifier(
+        authenticator: intervention_verify::testing::authenticator(
             &intervention_verify::testing::auth_settings(),
         ),
         store: DynamoStore::new(client, "interventions".into(), "notifications".into()),

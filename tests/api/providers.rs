@@ -6,7 +6,8 @@
 use crate::helpers::oidc::{self, OpenIdProvider, resource};
 use crate::helpers::{Event, Harness, decision, engine::put, intervention, send, tokens};
 use intervention_verify::auth::{
-    AccessKeySources, AuthSettings, ClaimNames, KeyClients, ScopeClaims, SecretSource, Verifier,
+    AccessKeySources, AuthSettings, Authenticator, ClaimNames, KeyClients, ScopeClaims,
+    SecretSource,
 };
 use intervention_verify::keys::{Clock, JwksUrl, WebClient};
 use jsonwebtoken::{Algorithm, Header};
@@ -42,7 +43,7 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
     }
 }
 
-/// What a verifier needs to fetch the provider's JWKS.
+/// What a authenticator needs to fetch the provider's JWKS.
 fn web_clients() -> KeyClients {
     KeyClients {
         web: Some(WebClient::new(None).expect("web client")),
@@ -52,10 +53,10 @@ fn web_clients() -> KeyClients {
 }
 
 async fn verifying_with(p: &OpenIdProvider) -> Harness {
-    let v = Verifier::start(&provider_settings(p), &web_clients())
+    let v = Authenticator::start(&provider_settings(p), &web_clients())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    Harness::builder().verifier(v).build().await
+    Harness::builder().authenticator(v).build().await
 }
 
 fn kid_of(token: &str) -> String {
@@ -136,10 +137,10 @@ async fn the_provider_is_refused_where_its_settings_say_so() {
             },
         ),
     ] {
-        let v = Verifier::start(&change, &clients)
+        let v = Authenticator::start(&change, &clients)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let h = Harness::builder().verifier(v).build().await;
+        let h = Harness::builder().authenticator(v).build().await;
         id += 1;
         let (status, body, stored) = decide(&h, id, oidc::ORGANIZATION, oidc::USER, &token).await;
         assert_eq!(

@@ -9,8 +9,8 @@ use crate::helpers::issuer::{Answer, Issuer, jwks};
 use crate::helpers::proxy::Proxy;
 use crate::helpers::{Harness, call, decision, intervention, tokens};
 use intervention_verify::auth::{
-    AccessKeySources, AuthError, AuthSettings, KeyClients, Reason, SecretSource, TokenKind,
-    Verifier,
+    AccessKeySources, AuthError, AuthSettings, Authenticator, KeyClients, Reason, SecretSource,
+    TokenKind,
 };
 use intervention_verify::domain::Caller;
 use intervention_verify::handler::handle;
@@ -47,7 +47,7 @@ fn access_with_kid(alg: Algorithm, kid: &str) -> String {
     )
 }
 
-async fn auth(v: &Verifier, access: &str, session: &str) -> Result<Caller, AuthError> {
+async fn auth(v: &Authenticator, access: &str, session: &str) -> Result<Caller, AuthError> {
     let bearer = format!("Bearer {access}");
     v.authenticate(Some(bearer.as_bytes()), Some(session.as_bytes()))
         .await
@@ -96,14 +96,14 @@ fn jwks_from(url: &str) -> AuthSettings {
 }
 
 /// An issuer publishing the fixture key `fixture` as `k1` (max-age 60 s),
-/// and a verifier that fetched it at start-up.
-async fn issuer_publishing(fixture: &str, clock: &Clock) -> (Issuer, Verifier) {
+/// and a authenticator that fetched it at start-up.
+async fn issuer_publishing(fixture: &str, clock: &Clock) -> (Issuer, Authenticator) {
     let issuer = Issuer::start(Answer::Keys {
         doc: jwks(&[(fixture, "k1")]),
         max_age: 60,
     })
     .await;
-    let v = Verifier::start(
+    let v = Authenticator::start(
         &jwks_from(&issuer.url()),
         &clients(&engine().endpoint(), clock),
     )
@@ -138,7 +138,7 @@ fn unknown_kid() -> Result<Caller, AuthError> {
 async fn a_session_secret_rotation_fails_no_request() {
     let id = create_secret(&secret_version(1)).await;
     let clock = Clock::manual();
-    let v = Verifier::start(&session_from(&id), &clients(&engine().endpoint(), &clock))
+    let v = Authenticator::start(&session_from(&id), &clients(&engine().endpoint(), &clock))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let access = tokens::access(USER, &[1]);
@@ -244,7 +244,7 @@ async fn the_issuers_key_rotation_needs_no_restart() {
 async fn a_failing_issuer_keeps_the_last_good_keys_and_never_causes_a_5xx() {
     let clock = Clock::manual();
     let (issuer, v) = issuer_publishing("ed-1", &clock).await;
-    let h = Harness::builder().verifier(v).build().await;
+    let h = Harness::builder().authenticator(v).build().await;
     put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
     let good = access_with_kid(Algorithm::EdDSA, "k1");
     let mut fetches = issuer.hits();
@@ -306,10 +306,10 @@ async fn an_issuer_down_at_start_up_means_503_then_200_once_it_is_up() {
         .unwrap_or_else(|e| panic!("{e}"));
     let url = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
     let clock = Clock::manual();
-    let v = Verifier::start(&jwks_from(&url), &clients(&engine().endpoint(), &clock))
+    let v = Authenticator::start(&jwks_from(&url), &clients(&engine().endpoint(), &clock))
         .await
         .unwrap_or_else(|e| panic!("start-up must not fail on an unreachable issuer: {e}"));
-    let h = Harness::builder().verifier(v).build().await;
+    let h = Harness::builder().authenticator(v).build().await;
     put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
     let token = access_with_kid(Algorithm::RS256, "k1");
 
@@ -341,10 +341,10 @@ async fn secrets_manager_unreachable_at_start_up_means_503_then_recovery() {
     let id = create_secret(&secret_version(1)).await;
     let proxy = Proxy::start(engine().port, false).await;
     let clock = Clock::manual();
-    let v = Verifier::start(&session_from(&id), &clients(&proxy.endpoint(), &clock))
+    let v = Authenticator::start(&session_from(&id), &clients(&proxy.endpoint(), &clock))
         .await
         .unwrap_or_else(|e| panic!("start-up must not fail on an unreachable service: {e}"));
-    let h = Harness::builder().verifier(v).build().await;
+    let h = Harness::builder().authenticator(v).build().await;
     put(&h.client, &h.interventions, intervention(2, 3, 1)).await;
 
     let event = call(2, USER, &[1], decision(2, "no"))
@@ -365,7 +365,7 @@ async fn secrets_manager_unreachable_at_start_up_means_503_then_recovery() {
 async fn wrong_or_short_secrets_stop_start_up_naming_the_setting() {
     let clock = Clock::manual();
     let c = clients(&engine().endpoint(), &clock);
-    let err = Verifier::start(&session_from("rotation/no-such-secret"), &c)
+    let err = Authenticator::start(&session_from("rotation/no-such-secret"), &c)
         .await
         .err();
     assert_eq!(err.map(|e| e.name()), Some("SESSION_TOKEN_SECRET_ID"));
@@ -377,11 +377,11 @@ async fn wrong_or_short_secrets_stop_start_up_naming_the_setting() {
         Some(SecretSource::SecretsManager("rotation/missing".into())),
     )
     .expect("a secret");
-    let err = Verifier::start(&settings, &c).await.err();
+    let err = Authenticator::start(&settings, &c).await.err();
     assert_eq!(err.map(|e| e.name()), Some("ACCESS_TOKEN_SECRET_ID"));
 
     let short = "short-secret-value";
-    let err = Verifier::start(&session_from(&create_secret(short).await), &c)
+    let err = Authenticator::start(&session_from(&create_secret(short).await), &c)
         .await
         .err();
     let text = err.as_ref().map(ToString::to_string).unwrap_or_default();

@@ -8,7 +8,7 @@ pub mod oidc;
 pub mod proxy;
 pub mod runtime;
 
-use intervention_verify::auth::{AuthSettings, Verifier};
+use intervention_verify::auth::{AuthSettings, Authenticator};
 use intervention_verify::config::{AllowedOrigins, CallLimits};
 use intervention_verify::handler::{App, handle};
 use intervention_verify::store::DynamoStore;
@@ -73,7 +73,7 @@ pub async fn harness() -> Harness {
 pub struct HarnessBuilder {
     endpoint: Option<String>,
     timeouts: CallLimits,
-    verifier: Option<Verifier>,
+    authenticator: Option<Authenticator>,
 }
 
 impl Harness {
@@ -81,7 +81,7 @@ impl Harness {
         HarnessBuilder {
             endpoint: None,
             timeouts: CallLimits::default(),
-            verifier: None,
+            authenticator: None,
         }
     }
 }
@@ -94,12 +94,12 @@ impl HarnessBuilder {
 
     /// Keys and claim rules from `settings` (all in memory).
     pub fn settings(self, settings: &AuthSettings) -> Self {
-        self.verifier(intervention_verify::testing::verifier(settings))
+        self.authenticator(intervention_verify::testing::authenticator(settings))
     }
 
-    /// A verifier the test built (remote key sources).
-    pub fn verifier(mut self, verifier: Verifier) -> Self {
-        self.verifier = Some(verifier);
+    /// A authenticator the test built (remote key sources).
+    pub fn authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
         self
     }
 
@@ -116,8 +116,10 @@ impl HarnessBuilder {
 
     pub async fn build(self) -> Harness {
         let endpoint = self.endpoint.unwrap_or_else(|| engine::engine().endpoint());
-        let verifier = self.verifier.unwrap_or_else(|| {
-            intervention_verify::testing::verifier(&intervention_verify::testing::auth_settings())
+        let authenticator = self.authenticator.unwrap_or_else(|| {
+            intervention_verify::testing::authenticator(
+                &intervention_verify::testing::auth_settings(),
+            )
         });
         // Set-up and inspection use the default limits: a first call to a
         // cold engine may outlast a fault test's short attempt timeout, and
@@ -126,7 +128,7 @@ impl HarnessBuilder {
         let (interventions, notifications) = engine::create_tables(&client).await;
         let function_client = engine::client(&endpoint, self.timeouts);
         let app = App {
-            verifier,
+            authenticator,
             store: DynamoStore::new(
                 function_client,
                 interventions.clone(),
