@@ -11,7 +11,6 @@ use crate::error::{ApiError, FieldError};
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 pub(crate) const MAX_COMMENT_UNITS: usize = 2500;
 pub(crate) const MAX_NOTIFICATION_ID_UNITS: usize = 256;
-/// 2^53 - 1: the ids the JavaScript clients can represent exactly.
 /// The resource this function serves, as API Gateway and the API reference write it.
 #[cfg(any(test, feature = "testing"))]
 pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
