@@ -64,8 +64,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl VerifiedTokens {
-    /// The caller a remembered pair proved; `now` is the authenticator's clock in
-    /// Unix seconds, `current` tells the version each source holds now.
+    /// The caller a remembered pair proved; `now` is the authenticator's
+    /// clock in Unix seconds, `current` tells the version each source holds
+    /// now.
     pub(crate) fn lookup(
         &self,
         access: &str,
