@@ -122,9 +122,8 @@ pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Respons
         // Every line logged while it is served (a key refresh that failed, a
         // JWKS key skipped) carries the request id through this span.
         let span = tracing::info_span!("request", requestId = %request_id);
-        let Outcome { decision, result } = check_then_decide(app, &req, &request_id, intervention_id.clone())
-            .instrument(span.clone())
-            .await;
+        let checked = check_then_decide(app, &req, &request_id, intervention_id.clone());
+        let Outcome { decision, result } = checked.instrument(span.clone()).await;
         // A 405 cannot fail a user either: counted apart, like preflights.
         let counted = !matches!(result, Err(ApiError::MethodNotAllowed));
         let (mut resp, outcome) = match &result {
@@ -231,10 +230,12 @@ async fn decide<S: InterventionStore>(
     .ok_or(ApiError::DeadlineReached)?;
     let (intervention, success) = match written? {
         WriteOutcome::Applied(i) => (i, Success::Applied),
-        WriteOutcome::ConditionFailed(current) => match judge_refused_write(current, caller, command) {
-            Verdict::Replay(i) => (*i, Success::Replayed),
-            Verdict::Refused(r) => return Err(r.into()),
-        },
+        WriteOutcome::ConditionFailed(current) => {
+            match judge_refused_write(current, caller, command) {
+                Verdict::Replay(i) => (*i, Success::Replayed),
+                Verdict::Refused(r) => return Err(r.into()),
+            }
+        }
     };
     if let Some(notification_id) = &command.notification_id {
         // The decision stands whatever happens to the notification, which

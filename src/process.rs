@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::auth::{AuthSettings, KeyClients, SecretSource, Authenticator};
+use crate::auth::{AuthSettings, Authenticator, KeyClients, SecretSource};
 use crate::aws;
 use crate::config::{AwsSettings, Config};
 use crate::edge::lambda::{ApiEvent, ApiResponse, into_request};

@@ -395,7 +395,11 @@ fn with_claims(names: ClaimNames) -> AuthSettings {
     }
 }
 
-fn caller_of(v: &Authenticator, claims: &serde_json::Value, user: i64) -> Result<Caller, AuthError> {
+fn caller_of(
+    v: &Authenticator,
+    claims: &serde_json::Value,
+    user: i64,
+) -> Result<Caller, AuthError> {
     auth(
         v,
         &tokens::sign(Algorithm::RS256, claims),
