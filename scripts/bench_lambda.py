@@ -317,14 +317,21 @@ def callgrind_instructions(path):
 CALLGRIND_EXTRA = os.environ.get("BENCH_CALLGRIND_ARGS", "")
 
 
+def counting_wrapper(tool, out):
+    """The command a counted run goes under: strace's table of calls, or
+    callgrind's instruction count, written to `out`."""
+    if tool == "strace":
+        return f"strace -f -qq -c -o {out}"
+    return f"valgrind -q --tool=callgrind {CALLGRIND_EXTRA} --callgrind-out-file={out}"
+
+
 def exact_per_warm(binary, make_events, env, work, tool):
     """System calls (strace, every thread) or user instructions (callgrind)
     per warm invocation: {name: count}, with "total"."""
     found = []
     for warm in COUNT_RUNS:
         out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
-        wrapper = (f"strace -f -qq -c -o {out}" if tool == "strace"
-                   else f"valgrind -q --tool=callgrind {CALLGRIND_EXTRA} --callgrind-out-file={out}")
+        wrapper = counting_wrapper(tool, out)
         r = harness(binary, make_events(warm + 1), env, os.devnull, wrapper=wrapper, timeout=300)
         statuses = [i["statusCode"] for i in r["invocations"]]
         assert set(statuses) == {200}, f"{tool} {binary}: answers {statuses}: {r['invocations'][-1]['body']}"
@@ -338,7 +345,7 @@ def cold_instructions(binary, make_events, env, work):
     first invocation and exit, as one fresh process spends them."""
     out = os.path.join(work, f"cold-callgrind-{os.path.basename(binary)}.out")
     r = harness(binary, make_events(1), env, os.devnull, timeout=300,
-                wrapper=f"valgrind -q --tool=callgrind {CALLGRIND_EXTRA} --callgrind-out-file={out}")
+                wrapper=counting_wrapper("callgrind", out))
     assert r["invocations"][0]["statusCode"] == 200, r["invocations"][0]
     return callgrind_instructions(out)
 
@@ -382,8 +389,7 @@ def gap_counts(binary, make_events, env, gap_s, samples, work):
     for tool in ("strace", "callgrind"):
         for pauses in ([(5 + k * 3, gap_s) for k in range(samples)], []):
             out = os.path.join(work, f"gap-{tool}-{os.path.basename(binary)}-{len(pauses)}.out")
-            wrapper = (f"strace -f -qq -c -o {out}" if tool == "strace"
-                       else f"valgrind -q --tool=callgrind --callgrind-out-file={out}")
+            wrapper = counting_wrapper(tool, out)
             r = harness(binary, make_events(n), env, os.devnull, wrapper=wrapper, timeout=300, pauses=pauses)
             assert {i["statusCode"] for i in r["invocations"]} == {200}, r["invocations"][-1]
             found.append(strace_calls(out) if tool == "strace" else {"instructions": callgrind_instructions(out)})
