@@ -42,6 +42,7 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
         env!("CARGO_BIN_EXE_bootstrap"),
         &events,
         &function_env(&h.interventions, &h.notifications),
+        &[],
         &dir,
     );
     let statuses = statuses(&report);
@@ -168,8 +169,9 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     env.push(format!("ACCESS_TOKEN_JWKS_URL={}", issuer.url()));
     let dir = std::env::temp_dir().join(format!("verify-key-logs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let (report, logs) =
-        tokio::task::block_in_place(|| run(env!("CARGO_BIN_EXE_bootstrap"), &events, &env, &dir));
+    let (report, logs) = tokio::task::block_in_place(|| {
+        run(env!("CARGO_BIN_EXE_bootstrap"), &events, &env, &[], &dir)
+    });
     let statuses = statuses(&report);
     assert_eq!(statuses, [200, 401, 401], "{report}\n{logs}");
     assert_eq!(

@@ -22,4 +22,5 @@ mod request_count;
 mod rotation;
 mod sample_events;
 mod template;
+mod tls;
 mod verify_api;

@@ -1,12 +1,14 @@
 //! The integration tests' scaffolding, in one place: the engine, the
-//! issuer, a proxy that can be cut, the Runtime API harness, and a handler
-//! over the engine. Tokens, fixtures and events are the crate's test kit.
+//! issuer, a proxy that can be cut, a TLS front that closes idle
+//! connections, the Runtime API harness, and a handler over the engine.
+//! Tokens, fixtures and events are the crate's test kit.
 
 pub mod engine;
 pub mod issuer;
 pub mod oidc;
 pub mod proxy;
 pub mod runtime;
+pub mod tls;
 
 use intervention_verify::auth::{AuthSettings, Authenticator};
 use intervention_verify::config::{AllowedOrigins, CallLimits};

@@ -45,9 +45,16 @@ pub fn function_env(interventions: &str, notifications: &str) -> Vec<String> {
     ]
 }
 
-/// Runs `binary` over `events` (one invocation each) and returns the
-/// harness's report and everything the function wrote to stdout/stderr.
-pub fn run(binary: &str, events: &[Value], env: &[String], dir: &Path) -> (Value, String) {
+/// Runs `binary` over `events` (one invocation each), pausing the given
+/// seconds before the given invocations (1-based: idle gaps), and returns
+/// the harness's report and everything the function wrote to stdout/stderr.
+pub fn run(
+    binary: &str,
+    events: &[Value],
+    env: &[String],
+    pauses: &[(usize, f64)],
+    dir: &Path,
+) -> (Value, String) {
     let events_file = dir.join("events.jsonl");
     let out_file = dir.join("stdout.log");
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
@@ -62,6 +69,9 @@ pub fn run(binary: &str, events: &[Value], env: &[String], dir: &Path) -> (Value
     ];
     for kv in env {
         args.extend(["--env".into(), kv.into()]);
+    }
+    for (n, seconds) in pauses {
+        args.extend(["--pause-before".into(), format!("{n}={seconds}").into()]);
     }
     let stdout = super::run_script("runtime_api.py", args);
     let report = serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("report: {e}"));
