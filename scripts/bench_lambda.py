@@ -92,16 +92,20 @@ def make_certs(d):
     return path("root.pem"), path("chain.pem"), path("srv.key")
 
 
-def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None):
+def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None, tickets=True):
     """TLS on a free port, forwarding bytes to the engine: AWS's HTTPS, locally.
     A thread per connection, so concurrent handshakes (the DynamoDB warm-up
     and the Secrets Manager reads at start-up) do not queue behind one
     another, as they would not at independent AWS endpoints. With
     `idle_close`, a connection idle that many seconds is closed, as AWS's
     endpoints and NATs close idle connections; `stats` counts handshakes and
-    how many resumed a TLS session."""
+    how many resumed a TLS session. Without `tickets` no session can be
+    resumed: every reconnect is a full handshake."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
+    if not tickets:
+        ctx.num_tickets = 0
+        ctx.options |= ssl.OP_NO_TICKET
     listener = socket.create_server(("127.0.0.1", 0))
 
     def pipe(src, dst):
@@ -379,7 +383,7 @@ GAP_COUNT_SAMPLES = 4
 GAP_COUNT_IDS = 4 * (4 + 3 * GAP_COUNT_SAMPLES)
 
 
-def gap_counts(binary, make_events, env, gap_s, samples, work):
+def gap_counts(binary, make_events, env, gap_s, samples, work, tag="gap"):
     """What an idle gap adds, exactly: system calls by name (strace) and user
     instructions (callgrind) of a run whose endpoint closed the connection
     before `samples` invocations, less a run of as many invocations without
@@ -388,7 +392,7 @@ def gap_counts(binary, make_events, env, gap_s, samples, work):
     found = []
     for tool in ("strace", "callgrind"):
         for pauses in ([(5 + k * 3, gap_s) for k in range(samples)], []):
-            out = os.path.join(work, f"gap-{tool}-{os.path.basename(binary)}-{len(pauses)}.out")
+            out = os.path.join(work, f"{tag}-{tool}-{os.path.basename(binary)}-{len(pauses)}.out")
             wrapper = counting_wrapper(tool, out)
             r = harness(binary, make_events(n), env, os.devnull, wrapper=wrapper, timeout=300, pauses=pauses)
             assert {i["statusCode"] for i in r["invocations"]} == {200}, r["invocations"][-1]
@@ -428,12 +432,15 @@ def main():
         # each) + 101 raw round-trip probes, then the SDK round-trip probes.
         rtt_ids = list(range(n + 2 * args.init_runs + 200, n + 2 * args.init_runs + 200 + n + 1))
         # The floor and the function each: the warm runs, the exact counts,
-        # the idle-gap medians and the idle-gap counts (GAP_COUNT_IDS).
-        floor_count = 2 * (n + 200 + 3 * args.gap_samples + GAP_COUNT_IDS)
+        # the idle-gap medians and the idle-gap counts (GAP_COUNT_IDS), with
+        # and without session resumption.
+        floor_count = 2 * (n + 200 + 3 * args.gap_samples + 2 * GAP_COUNT_IDS)
         floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + floor_count))
         setup_tables(port, rtt_ids[-1] + floor_count)
         stats = {}
         idle_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=stats)
+        full_stats = {}
+        no_ticket_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=full_stats, tickets=False)
 
         store_secret(port, SECRET_ID, SESSION_SECRET)
         issuer_port = start_https_issuer(crt, key)
@@ -574,6 +581,13 @@ def main():
             gap[name]["handshakes"] = stats.get("handshakes", 0) - before.get("handshakes", 0)
             gap[name]["resumed"] = stats.get("resumed", 0) - before.get("resumed", 0)
             gap[name]["added"] = gap_counts(binary, make, env, 1.5, GAP_COUNT_SAMPLES, work)
+            # The same gaps at an endpoint that issues no session tickets:
+            # what resuming the session saves on each reconnect.
+            env = dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"https://localhost:{no_ticket_port}")
+            before = dict(full_stats)
+            gap[name]["added_full_handshake"] = gap_counts(binary, make, env, 1.5, GAP_COUNT_SAMPLES, work,
+                                                         tag="full-handshake")
+            gap[name]["full_handshake_resumed"] = full_stats.get("resumed", 0) - before.get("resumed", 0)
 
         ours_init_med = statistics.median(ours_init)
         static_med = statistics.median(static_init)
@@ -677,6 +691,11 @@ def main():
             print(f"    added per gap, exact: {added['instructions'] / 1e6:.3f} M user instructions, "
                   f"{added.get('total', 0):.1f} system calls: "
                   + ", ".join(f"{c} {added[c]:.1f}" for c in top))
+            full = g["added_full_handshake"]
+            print(f"    without session resumption (full handshakes, {g['full_handshake_resumed']} resumed): "
+                  f"{full['instructions'] / 1e6:.3f} M user instructions, {full.get('total', 0):.1f} system calls "
+                  f"per gap; resumption saves {(full['instructions'] - added['instructions']) / 1e6:.3f} M "
+                  f"({1 - added['instructions'] / full['instructions']:.0%})")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=2)
