@@ -75,6 +75,9 @@ pub fn run(
     }
     let stdout = super::run_script("runtime_api.py", args);
     let report = serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("report: {e}"));
-    let logs = std::fs::read_to_string(&out_file).unwrap_or_default();
+    // The harness creates the file even when the function writes nothing:
+    // missing, it would make every "nothing secret in the logs" pass.
+    let logs = std::fs::read_to_string(&out_file)
+        .unwrap_or_else(|e| panic!("{}: {e}", out_file.display()));
     (report, logs)
 }
