@@ -49,6 +49,18 @@ where
     out.stdout
 }
 
+/// A listener on a free loopback port, and the port.
+pub async fn listen() -> (tokio::net::TcpListener, u16) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    (listener, port)
+}
+
 /// The function over fresh tables on an engine, and a client to look.
 pub struct Harness {
     pub app: App<DynamoStore>,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 pub struct Proxy {
@@ -18,13 +18,7 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(upstream: u16, up: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .port();
+        let (listener, port) = super::listen().await;
         let flag = Arc::new(AtomicBool::new(up));
         let close_all = Arc::new(Notify::new());
         let accepted = Arc::new(AtomicUsize::new(0));

@@ -10,7 +10,7 @@ use rustls::HandshakeKind;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 /// The test CA, for the client's `SSL_CERT_FILE`.
@@ -43,13 +43,7 @@ impl TlsFront {
             .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
             .unwrap_or_else(|e| panic!("server config: {e}"));
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .port();
+        let (listener, port) = super::listen().await;
         let handshakes = Arc::new(Mutex::new(Vec::new()));
         let seen = handshakes.clone();
         tokio::spawn(async move {
