@@ -61,6 +61,19 @@ pub async fn listen() -> (tokio::net::TcpListener, u16) {
     (listener, port)
 }
 
+/// Set-up and inspection: one attempt may take long. A first call to an
+/// engine just started, on a loaded machine, can outlast even the function's
+/// default 1.2 s attempt, and a retried `CreateTable` would then find the
+/// table its first attempt created; so only calls that never reached the
+/// engine are retried in time.
+const SETUP_LIMITS: CallLimits = CallLimits {
+    connect: std::time::Duration::from_secs(5),
+    attempt: std::time::Duration::from_secs(20),
+    operation: std::time::Duration::from_secs(60),
+    max_attempts: 3,
+    initial_backoff: std::time::Duration::from_millis(100),
+};
+
 /// The function over fresh tables on an engine, and a client to look.
 pub struct Harness {
     pub app: App<DynamoStore>,
@@ -135,10 +148,7 @@ impl HarnessBuilder {
                 &intervention_verify::testing::auth_settings(),
             )
         });
-        // Set-up and inspection use the default limits: a first call to a
-        // cold engine may outlast a fault test's short attempt timeout, and
-        // its retry would find the table it had already created.
-        let client = engine::client(&endpoint, CallLimits::default());
+        let client = engine::client(&endpoint, SETUP_LIMITS);
         let (interventions, notifications) = engine::create_tables(&client).await;
         let function_client = engine::client(&endpoint, self.timeouts);
         let app = App {
