@@ -106,8 +106,9 @@ build: venv
 
 ## The arm64 artifact, checked before it can deploy: the zip `make build`
 ## made (the file `sam build` unpacks) is an aarch64 ELF needing glibc <= 2.34,
-## and under qemu-aarch64 against the local stack it passes the read-only
-## checks and applies a decision read back from the table; then deliberately
+## and under qemu-aarch64 against the local stack, over HTTPS, it passes the
+## read-only checks and applies a decision (on a resumed TLS session, after
+## an idle close) read back from the table; then deliberately
 ## broken builds must be refused. Debian's qemu-user and the aarch64 glibc
 ## install when missing (as root, as CI runs).
 artifact-deps:

@@ -27,6 +27,8 @@ import tempfile
 import threading
 import time
 
+from tls_proxy import start_tls_proxy
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
 ACCESS_SECRET = "bench-access-secret-0123456789abcdef"
@@ -90,61 +92,6 @@ def make_certs(d):
         for c in chain:
             out.write(open(c).read())
     return path("root.pem"), path("chain.pem"), path("srv.key")
-
-
-def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None, tickets=True):
-    """TLS on a free port, forwarding bytes to the engine: AWS's HTTPS, locally.
-    A thread per connection, so concurrent handshakes (the DynamoDB warm-up
-    and the Secrets Manager reads at start-up) do not queue behind one
-    another, as they would not at independent AWS endpoints. With
-    `idle_close`, a connection idle that many seconds is closed, as AWS's
-    endpoints and NATs close idle connections; `stats` counts handshakes and
-    how many resumed a TLS session. Without `tickets` no session can be
-    resumed: every reconnect is a full handshake."""
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    if not tickets:
-        ctx.num_tickets = 0
-        ctx.options |= ssl.OP_NO_TICKET
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def pipe(src, dst):
-        try:
-            if idle_close:
-                src.settimeout(idle_close)
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s_ in (src, dst):
-                try:
-                    s_.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def serve(conn):
-        try:
-            tls = ctx.wrap_socket(conn, server_side=True)
-        except (OSError, ssl.SSLError):
-            conn.close()
-            return
-        tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if stats is not None:
-            stats["handshakes"] = stats.get("handshakes", 0) + 1
-            stats["resumed"] = stats.get("resumed", 0) + int(tls.session_reused)
-        up = socket.create_connection(("127.0.0.1", upstream_port))
-        up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=pipe, args=(up, tls), daemon=True).start()
-        pipe(tls, up)
-
-    def accept():
-        while True:
-            conn, _ = listener.accept()
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener.getsockname()[1]
 
 
 def start_https_issuer(cert, key):

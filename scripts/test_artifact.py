@@ -13,9 +13,12 @@
    stand-in Runtime API (scripts/runtime_api.py), against the local engine
    on production's key paths (the caller, scripts/test_artifact.sh, starts
    them: the session secret in the engine's Secrets Manager, the access keys
-   from a JWKS URL): the read-only checks of hooks/checks.py answer right, a
-   decision with valid tokens answers 200, and the item read back from the
-   table carries it.
+   from a JWKS URL), all of it over HTTPS as in production (the engine and
+   the issuer behind TLS with the test CA, tests/fixtures/tls): the
+   read-only checks of hooks/checks.py answer right, a decision with valid
+   tokens answers 200 after the endpoint closed the idle connection, its
+   reconnect resumes the TLS session, and the item read back from the table
+   carries it.
 A cold start under emulation is reported, never judged.
 Exits 1 with a line saying what is wrong.
 """
@@ -34,6 +37,7 @@ import zipfile
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "hooks"))
 import checks  # noqa: E402
+from tls_proxy import start_tls_proxy  # noqa: E402
 
 # Amazon Linux 2023, the provided.al2023 runtime.
 MAX_GLIBC = (2, 34)
@@ -43,6 +47,11 @@ SYSROOT = "/usr/aarch64-linux-gnu"
 QEMU = f"qemu-aarch64 -L {SYSROOT}"
 DECIDED_ID = 4  # status 3 (to verify), organisation 1, in dev/seed.json
 NOTIFICATION = "notification-12345"  # user 42's
+TLS = os.path.join(ROOT, "tests", "fixtures", "tls")
+# The AWS stand-in closes connections idle this long; the decision comes
+# after a longer pause, so it reconnects.
+IDLE_CLOSE_S = 1.0
+PAUSE_S = 2.5
 
 
 class Refused(Exception):
@@ -107,6 +116,22 @@ def decision_event(access, session):
     return checks.proxy_event(check, "artifact-decision")
 
 
+def https_in_front(stats):
+    """The local stack behind TLS, as `--env` settings for the function: the
+    engine (DynamoDB and Secrets Manager) closing idle connections, counting
+    handshakes in `stats`, and the issuer's JWKS; the test CA trusted
+    through SSL_CERT_FILE. The shipped binary's TLS (rustls on aws-lc's
+    aarch64 code) is then what every call goes through."""
+    from urllib.parse import urlsplit
+    cert, key = os.path.join(TLS, "localhost.pem"), os.path.join(TLS, "localhost.key")
+    engine = urlsplit(os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+    issuer = urlsplit(os.environ["ACCESS_TOKEN_JWKS_URL"])
+    aws = f"https://localhost:{start_tls_proxy(cert, key, engine.port, IDLE_CLOSE_S, stats)}"
+    jwks = f"https://localhost:{start_tls_proxy(cert, key, issuer.port)}{issuer.path}"
+    return [f"AWS_ENDPOINT_URL_DYNAMODB={aws}", f"AWS_ENDPOINT_URL_SECRETS_MANAGER={aws}",
+            f"ACCESS_TOKEN_JWKS_URL={jwks}", f"SSL_CERT_FILE={os.path.join(TLS, 'ca.pem')}"]
+
+
 def run(binary, work):
     origin = os.environ["ALLOWED_ORIGINS"].split(",")[0]
     probes = [c for c in checks.checks(origin) if not c.gateway_only]
@@ -116,10 +141,12 @@ def run(binary, work):
     with open(events_path, "w") as f:
         f.writelines(json.dumps(e) + "\n" for e in events)
     log = os.path.join(work, "function.log")
+    tls = {}
+    env = ["AWS_LAMBDA_FUNCTION_NAME=artifact-verify"] + https_in_front(tls)
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "scripts", "runtime_api.py"), "--binary", binary,
          "--wrapper", QEMU, "--events", events_path, "--stdout", log, "--timeout", "120",
-         "--env", "AWS_LAMBDA_FUNCTION_NAME=artifact-verify"],
+         "--pause-before", f"{len(events)}={PAUSE_S}"] + [a for kv in env for a in ("--env", kv)],
         capture_output=True, text=True, check=False)
     if out.returncode != 0:
         with open(log, errors="replace") as f:
@@ -140,6 +167,14 @@ def run(binary, work):
           + ("" if ok else f" (got {decided['statusCode']}, {str(decided['body'])[:200]})"))
     if not ok:
         failures.append("decision")
+    # The warm-up's and the secret's handshakes at start-up are full; the
+    # decision's, after the idle close, must resume a session.
+    handshakes, resumed = tls.get("handshakes", 0), tls.get("resumed", 0)
+    ok = handshakes >= 2 and resumed >= 1
+    print(f"{'ok  ' if ok else 'FAIL'} HTTPS to the AWS stand-in: {handshakes} handshakes, {resumed} resumed "
+          f"(the decision's, after the endpoint closed the idle connection)")
+    if not ok:
+        failures.append("tls")
     return report, failures
 
 
