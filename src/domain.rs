@@ -314,10 +314,11 @@ pub fn plan_decision(
     })
 }
 
-/// Tells apart, from the record as it was when the conditional write was
-/// refused (`None` when there is no such item), why it was refused.
+/// Tells apart, from the record as it was when the conditional write's
+/// condition failed (`None` when there is no such item), a replay of the
+/// same decision from a refusal, and which refusal.
 /// Order matters: ownership hides everything, then archived, then lifecycle.
-pub(crate) fn judge_refused_write(
+pub(crate) fn judge_failed_condition(
     current: Option<Intervention>,
     caller: &Caller,
     command: &VerifyCommand,
@@ -452,7 +453,7 @@ mod tests {
 
     #[test]
     fn missing_item_is_not_found() {
-        let v = judge_refused_write(None, &caller(), &command(Decision::Accept, ""));
+        let v = judge_failed_condition(None, &caller(), &command(Decision::Accept, ""));
         assert_eq!(v, Verdict::Refused(Refusal::NotFound));
     }
 
@@ -463,7 +464,7 @@ mod tests {
                 let mut r = verified(status, 7, "ok");
                 r.organization_id = org;
                 r.archived_at = Some("2024-01-01T00:00:00.000Z".into());
-                let v = judge_refused_write(Some(r), &caller(), &command(Decision::Accept, "ok"));
+                let v = judge_failed_condition(Some(r), &caller(), &command(Decision::Accept, "ok"));
                 assert_eq!(
                     v,
                     Verdict::Refused(Refusal::NotFound),
@@ -478,7 +479,7 @@ mod tests {
         for status in 1..=6 {
             let mut r = verified(status, 7, "ok");
             r.archived_at = Some("2024-01-01T00:00:00.000Z".into());
-            let v = judge_refused_write(Some(r), &caller(), &command(Decision::Accept, "ok"));
+            let v = judge_failed_condition(Some(r), &caller(), &command(Decision::Accept, "ok"));
             assert_eq!(
                 v,
                 Verdict::Refused(Refusal::Archived {
@@ -492,7 +493,7 @@ mod tests {
     /// `cmd` asks: a replay, answered with `r`.
     fn assert_replay(r: Intervention, cmd: &VerifyCommand) {
         assert_eq!(
-            judge_refused_write(Some(r.clone()), &caller(), cmd),
+            judge_failed_condition(Some(r.clone()), &caller(), cmd),
             Verdict::Replay(Box::new(r))
         );
     }
@@ -510,7 +511,7 @@ mod tests {
         for r in cases {
             let status = r.status.expect("a record with a status");
             assert_eq!(
-                judge_refused_write(Some(r), &caller(), &cmd),
+                judge_failed_condition(Some(r), &caller(), &cmd),
                 Verdict::Refused(Refusal::AlreadyVerified { status })
             );
         }
@@ -530,7 +531,7 @@ mod tests {
             0,
             99,
         ] {
-            let v = judge_refused_write(
+            let v = judge_failed_condition(
                 Some(record(status)),
                 &caller(),
                 &command(Decision::Accept, ""),
@@ -544,7 +545,7 @@ mod tests {
         }
         let mut no_status = record(3);
         no_status.status = None;
-        let v = judge_refused_write(Some(no_status), &caller(), &command(Decision::Accept, ""));
+        let v = judge_failed_condition(Some(no_status), &caller(), &command(Decision::Accept, ""));
         assert_eq!(
             v,
             Verdict::Refused(Refusal::NotAwaitingVerification { status: None })

@@ -9,7 +9,7 @@ use tracing::Instrument;
 use crate::auth::{AuthError, Authenticator};
 use crate::config::AllowedOrigins;
 use crate::domain::{
-    Caller, Intervention, InterventionId, Verdict, VerifyCommand, judge_refused_write,
+    Caller, Intervention, InterventionId, Verdict, VerifyCommand, judge_failed_condition,
     plan_decision,
 };
 use crate::edge::lambda::ApiRequestId;
@@ -231,7 +231,7 @@ async fn decide<S: InterventionStore>(
     let (intervention, success) = match written? {
         WriteOutcome::Applied(i) => (i, Success::Applied),
         WriteOutcome::ConditionFailed(current) => {
-            match judge_refused_write(current, caller, command) {
+            match judge_failed_condition(current, caller, command) {
                 Verdict::Replay(i) => (*i, Success::Replayed),
                 Verdict::Refused(r) => return Err(r.into()),
             }

@@ -43,7 +43,7 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
     }
 }
 
-/// What a authenticator needs to fetch the provider's JWKS.
+/// What an authenticator needs to fetch the provider's JWKS.
 fn web_clients() -> KeyClients {
     KeyClients {
         web: Some(WebClient::new(None).expect("web client")),

@@ -96,7 +96,7 @@ fn jwks_from(url: &str) -> AuthSettings {
 }
 
 /// An issuer publishing the fixture key `fixture` as `k1` (max-age 60 s),
-/// and a authenticator that fetched it at start-up.
+/// and an authenticator that fetched it at start-up.
 async fn issuer_publishing(fixture: &str, clock: &Clock) -> (Issuer, Authenticator) {
     let issuer = Issuer::start(Answer::Keys {
         doc: jwks(&[(fixture, "k1")]),

@@ -124,7 +124,7 @@ impl HarnessBuilder {
         self.authenticator(intervention_verify::testing::authenticator(settings))
     }
 
-    /// A authenticator the test built (remote key sources).
+    /// An authenticator the test built (remote key sources).
     pub fn authenticator(mut self, authenticator: Authenticator) -> Self {
         self.authenticator = Some(authenticator);
         self
