@@ -231,7 +231,7 @@ pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, 
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let entry = serde_dynamo::to_attribute_value(&write.entry)
-        .map_err(|e| StoreError::Internal(format!("history entry: {e}").into()))?;
+        .map_err(|e| StoreError::malformed("history entry", e))?;
     let fixed = [
         (":toVerify", num(Status::ToVerify.code())),
         (":newStatus", num(write.new_status.code())),
@@ -279,7 +279,7 @@ fn num(n: i64) -> AttributeValue {
 /// An item as DynamoDB returns it → the intervention.
 pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
     item::from_item(&item)
-        .map_err(|e| StoreError::Internal(format!("malformed intervention item: {e}").into()))
+        .map_err(|e| StoreError::malformed("malformed intervention item", e))
 }
 
 impl InterventionStore for DynamoStore {
@@ -397,6 +397,25 @@ mod tests {
         );
         let cause = std::error::Error::source(&e).map(ToString::to_string);
         assert_eq!(cause.as_deref(), Some("dispatch failure"));
+    }
+
+    #[test]
+    fn a_malformed_item_keeps_the_codec_error_as_its_source() {
+        let item = HashMap::from([("id".to_owned(), AttributeValue::S("seven".into()))]);
+        let e = read_item(item).expect_err("a string id is not an intervention");
+        assert!(matches!(e, StoreError::Internal(_)), "{e:?}");
+        let outer = std::error::Error::source(&e).expect("the malformed value");
+        assert_eq!(outer.to_string(), "malformed intervention item");
+        let codec = outer.source().expect("the codec's reason");
+        assert!(
+            codec.is::<serde::de::value::Error>(),
+            "the codec's own error, not its text: {codec:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("store failure: malformed intervention item: {codec}")),
+            "{e}"
+        );
     }
 
     fn write(orgs: Vec<i64>) -> DecisionWrite {

@@ -16,6 +16,26 @@ pub enum StoreError {
     Internal(#[source] Cause),
 }
 
+/// A value the store could not read or write, with the codec's reason kept
+/// as its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub(crate) struct Malformed {
+    pub what: &'static str,
+    #[source]
+    pub source: Cause,
+}
+
+impl StoreError {
+    /// A 500 for a value that did not convert: `what` it was, and why.
+    pub(crate) fn malformed(what: &'static str, source: impl Into<Cause>) -> Self {
+        StoreError::Internal(Box::new(Malformed {
+            what,
+            source: source.into(),
+        }))
+    }
+}
+
 /// Throttling, timeouts and transport failures are the engine's trouble, not
 /// ours: 503 so the client retries. Everything else is a 500.
 pub(super) fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
