@@ -431,7 +431,7 @@ fn a_web_acl_is_created_attached_or_absent_by_parameter() {
     let (_, acl) = one(&created, "AWS::WAFv2::WebACL");
     let p = &acl["Properties"];
     assert_eq!(p["Scope"], "REGIONAL");
-    let rules = p["Rules"].as_array().cloned().unwrap_or_default();
+    let rules = p["Rules"].as_array().cloned().expect("the web ACL's rules");
     let rate = &rules[0]["Statement"]["RateBasedStatement"];
     assert_eq!(rate["AggregateKeyType"], "IP");
     assert_eq!(rate["Limit"]["Ref"], "WebAclRateLimit");

@@ -75,9 +75,10 @@ async fn rotate(id: &str, value: &str) {
 
 /// `GetSecretValue` calls the engine has served for `id`.
 fn reads_of(id: &str) -> i64 {
-    engine().stats()[format!("GetSecretValue {id}")]
-        .as_i64()
-        .unwrap_or(0)
+    engine()
+        .stats()
+        .get(&format!("GetSecretValue {id}"))
+        .map_or(0, |n| n.as_i64().unwrap_or_else(|| panic!("a count: {n}")))
 }
 
 fn session_from(id: &str) -> AuthSettings {
@@ -291,8 +292,9 @@ async fn send_with(h: &crate::helpers::Harness, access: &str, id: i64) -> (u16, 
         );
     }
     let body = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-        _ => Value::Null,
+        Body::Text(t) => serde_json::from_str(t).unwrap_or_else(|e| panic!("{e}: {t}")),
+        Body::Empty => Value::Null,
+        other => panic!("a binary answer: {other:?}"),
     };
     (status, body)
 }

@@ -30,9 +30,9 @@ async fn accept_moves_3_to_4_and_answers_the_exact_shape() {
     let seed = intervention(1, 3, ORG);
     let h = seeded(std::slice::from_ref(&seed)).await;
     let (status, text) = send_raw(&h.app, &call(1, USER, &[ORG], decision(1, "Looks right"))).await;
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    assert_eq!(status, 200, "{body}");
-    let data = body["data"].as_object().cloned().unwrap_or_default();
+    assert_eq!(status, 200, "{text}");
+    let body: Value = serde_json::from_str(&text).expect("a JSON body");
+    let data = body["data"].as_object().cloned().expect("data, an object");
     assert_eq!(data.len(), 28);
     let position = |k: &str| text.find(&format!("\"{k}\":")).unwrap_or(usize::MAX);
     let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();

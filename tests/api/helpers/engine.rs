@@ -102,8 +102,15 @@ impl Engine {
         let mut resp = String::new();
         s.read_to_string(&mut resp)
             .unwrap_or_else(|e| panic!("{e}"));
-        let body = resp.split("\r\n\r\n").nth(1).unwrap_or("null");
-        serde_json::from_str(body).unwrap_or(Value::Null)
+        let (head, body) = resp
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{method} {path}: not an HTTP answer: {resp:?}"));
+        assert_eq!(
+            head.split_whitespace().nth(1),
+            Some("200"),
+            "{method} {path}: {head}"
+        );
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {body}"))
     }
 
     /// Answers the next `count` DynamoDB requests with `code` (HTTP `status`).
@@ -133,9 +140,13 @@ impl Engine {
         );
     }
 
-    /// DynamoDB requests by operation since the last reset.
-    pub fn stats(&self) -> Value {
-        self.control("GET", "/_local/stats", "")
+    /// DynamoDB requests by operation since the last reset (an operation
+    /// not called is absent).
+    pub fn stats(&self) -> serde_json::Map<String, Value> {
+        match self.control("GET", "/_local/stats", "") {
+            Value::Object(counts) => counts,
+            other => panic!("the engine's stats are not an object: {other}"),
+        }
     }
 
     pub fn reset_stats(&self) {

@@ -116,7 +116,10 @@ impl Issuer {
 pub fn jwks(keys: &[(&str, &str)]) -> String {
     let fixture: Value =
         serde_json::from_str(super::tokens::JWKS).unwrap_or_else(|e| panic!("{e}"));
-    let all = fixture["keys"].as_array().cloned().unwrap_or_default();
+    let all = fixture["keys"]
+        .as_array()
+        .cloned()
+        .expect("the fixture JWKS's keys");
     let published: Vec<Value> = keys
         .iter()
         .map(|(from, to)| {
