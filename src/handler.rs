@@ -158,9 +158,12 @@ fn log_error(err: &ApiError, request_id: &str) {
     match err {
         ApiError::Store(e) => tracing::error!(request_id, error = %e, "store call failed"),
         ApiError::Auth(e @ AuthError::KeysUnavailable(_)) => {
-            tracing::error!(request_id, reason = %e, "token keys unavailable");
+            let reason_code = e.code();
+            tracing::error!(request_id, reason_code, reason = %e, "token keys unavailable");
         }
-        ApiError::Auth(e) => tracing::info!(request_id, reason = %e, "unauthenticated"),
+        ApiError::Auth(e) => {
+            tracing::info!(request_id, reason_code = e.code(), reason = %e, "unauthenticated");
+        }
         ApiError::DeadlineReached => {
             tracing::error!(
                 request_id,

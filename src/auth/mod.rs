@@ -1,5 +1,6 @@
 //! Both tokens → the caller. Keys are parsed once at start-up; a request only
 //! looks one up and checks a signature. The rooms:
+//! - [`error`]: why a token was refused, each reason with a stable code;
 //! - [`token`]: the `Authorization` header, a token's header (`typ`, `crit`);
 //! - [`claims`]: which claims name the user, organisations, scopes, client;
 //! - [`jwks`]: JWKS documents → keys and the algorithms each may verify;
@@ -9,6 +10,7 @@
 
 mod access;
 mod claims;
+mod error;
 mod jwks;
 mod memory;
 mod secret;
@@ -17,119 +19,20 @@ mod token;
 use jsonwebtoken::{Algorithm, Validation};
 
 pub use claims::{ClaimNames, ScopeClaims};
+pub use error::{AuthError, Reason, TokenKind};
 pub use secret::{Hs256Secret, SecretSource};
-
 
 use crate::config::vars;
 use crate::domain::Caller;
 use crate::error::ConfigError;
 use crate::keys;
 use access::AccessKeys;
+use error::jwt_reason;
 use memory::{KeyVersion, VerifiedTokens};
 use secret::Secret;
 
 /// Clock skew tolerated on `exp` and `nbf` (docs/CONTRACT.md, "Tokens").
 pub(crate) const LEEWAY_SECS: u64 = 30;
-
-/// Which of the two tokens a failure concerns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Access,
-    Session,
-}
-
-impl TokenKind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TokenKind::Access => "access token",
-            TokenKind::Session => "session token",
-        }
-    }
-}
-
-/// Why a token was refused: a stable code for the log, never the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    TooLarge,
-    NotText,
-    MalformedHeader,
-    UnexpectedTyp,
-    /// RFC 7515 §4.1.11: no extension is understood, so `crit` is refused.
-    CriticalHeader,
-    AlgorithmMismatch,
-    AlgorithmNotAllowed,
-    UnknownKid,
-    NoKid,
-    BadSignature,
-    Expired,
-    NotYetValid,
-    WrongIssuer,
-    WrongAudience,
-    WrongClient,
-    NotAnAccessToken,
-    MissingClaim(&'static str),
-    /// The named claim does not hold a decimal user id.
-    UserId(&'static str),
-    Organizations(&'static str),
-    TooManyOrganizations,
-    Scopes(&'static str),
-    SessionId,
-    MalformedClaims,
-    Malformed,
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = match self {
-            Reason::TooLarge => "too large",
-            Reason::NotText => "not UTF-8",
-            Reason::MalformedHeader => "malformed header",
-            Reason::UnexpectedTyp => "unexpected typ",
-            Reason::CriticalHeader => "crit header not understood",
-            Reason::AlgorithmMismatch => "algorithm does not match key",
-            Reason::AlgorithmNotAllowed => "algorithm not allowed",
-            Reason::UnknownKid => "unknown kid",
-            Reason::NoKid => "no kid",
-            Reason::BadSignature => "bad signature",
-            Reason::Expired => "expired",
-            Reason::NotYetValid => "not yet valid",
-            Reason::WrongIssuer => "wrong issuer",
-            Reason::WrongAudience => "wrong audience",
-            Reason::WrongClient => "client not allowed",
-            Reason::NotAnAccessToken => "token_use is not access",
-            Reason::MissingClaim(c) => return write!(f, "{c} missing"),
-            Reason::UserId(c) => return write!(f, "claim {c:?} is not a decimal user id"),
-            Reason::Organizations(c) => return write!(f, "claim {c:?} is not a list of ids"),
-            Reason::TooManyOrganizations => "too many organisations",
-            Reason::Scopes(c) => return write!(f, "claim {c:?} is not a scope list"),
-            Reason::SessionId => "sessionId missing",
-            Reason::MalformedClaims => "claims are malformed",
-            Reason::Malformed => "malformed",
-        };
-        f.write_str(text)
-    }
-}
-
-/// Why authentication failed. The reason goes to the log, never the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("{} missing", .0.name())]
-    Missing(TokenKind),
-    #[error("{} invalid: {reason}", .kind.name())]
-    Invalid { kind: TokenKind, reason: Reason },
-    #[error("session token belongs to another user")]
-    UserMismatch,
-    /// The keys this token needs were never obtained (issuer or Secrets
-    /// Manager unreachable): the token may be good, so not a 401.
-    #[error("keys for the {} are unavailable", .0.name())]
-    KeysUnavailable(TokenKind),
-}
-
-impl AuthError {
-    fn invalid(kind: TokenKind, reason: Reason) -> Self {
-        AuthError::Invalid { kind, reason }
-    }
-}
 
 /// The access token's key sources, at least one by construction: a pinned
 /// JWKS document (always applies, wins over fetched keys), the issuer's JWKS
@@ -331,27 +234,6 @@ impl Authenticator {
             .map_err(|r| AuthError::invalid(kind, r))?;
         let version = KeyVersion::new(memory::Source::Session, self.session.version());
         Ok((claims, version))
-    }
-}
-
-/// Maps the JWT library's failures to our reasons.
-fn jwt_reason(e: &jsonwebtoken::errors::Error) -> Reason {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match e.kind() {
-        K::ExpiredSignature => Reason::Expired,
-        K::ImmatureSignature => Reason::NotYetValid,
-        K::InvalidSignature => Reason::BadSignature,
-        K::InvalidIssuer => Reason::WrongIssuer,
-        K::InvalidAudience => Reason::WrongAudience,
-        K::MissingRequiredClaim(c) => match c.as_str() {
-            "exp" => Reason::MissingClaim("exp"),
-            "iss" => Reason::MissingClaim("iss"),
-            "aud" => Reason::MissingClaim("aud"),
-            _ => Reason::MissingClaim("a required claim"),
-        },
-        K::InvalidAlgorithm | K::InvalidAlgorithmName => Reason::AlgorithmNotAllowed,
-        K::Json(_) => Reason::MalformedClaims,
-        _ => Reason::Malformed,
     }
 }
 

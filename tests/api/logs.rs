@@ -208,13 +208,15 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
         .filter(|l| l["message"] == "unauthenticated")
         .collect();
     assert_eq!(in_request.len(), 2, "{logs}");
-    for line in &in_request {
+    // Each carries its reason's stable code, for `stats count(*) by reason_code`.
+    let expected = [
+        ("keys-forged", "bad_signature"),
+        ("keys-unknown-kid", "unknown_kid"),
+    ];
+    for (line, (request_id, code)) in in_request.iter().zip(expected) {
         assert_eq!(line["span"]["name"], "request", "{line}");
-        assert!(
-            ["keys-forged", "keys-unknown-kid"]
-                .contains(&line["span"]["requestId"].as_str().unwrap_or("none")),
-            "{line}"
-        );
+        assert_eq!(line["span"]["requestId"], request_id, "{line}");
+        assert_eq!(line["reason_code"], code, "{line}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
