@@ -301,11 +301,8 @@ async fn send_with(h: &crate::helpers::Harness, access: &str, id: i64) -> (u16, 
 
 #[tokio::test]
 async fn an_issuer_down_at_start_up_means_503_then_200_once_it_is_up() {
-    // Nothing listens on this port yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Nothing listens on this port yet: its listener is dropped at once.
+    let (_, port) = crate::helpers::listen().await;
     let url = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
     let clock = Clock::manual();
     let v = Authenticator::start(&jwks_from(&url), &clients(&engine().endpoint(), &clock))

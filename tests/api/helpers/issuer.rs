@@ -35,9 +35,7 @@ pub struct Issuer {
 impl Issuer {
     /// Listens on a free loopback port, answering `first`.
     pub async fn start(first: Answer) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (listener, _) = super::listen().await;
         Self::serve(listener, first)
     }
 
