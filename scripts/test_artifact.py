@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from urllib.parse import urlsplit
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "hooks"))
@@ -122,7 +123,6 @@ def https_in_front(stats):
     handshakes in `stats`, and the issuer's JWKS; the test CA trusted
     through SSL_CERT_FILE. The shipped binary's TLS (rustls on aws-lc's
     aarch64 code) is then what every call goes through."""
-    from urllib.parse import urlsplit
     cert, key = os.path.join(TLS, "localhost.pem"), os.path.join(TLS, "localhost.key")
     engine = urlsplit(os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
     issuer = urlsplit(os.environ["ACCESS_TOKEN_JWKS_URL"])

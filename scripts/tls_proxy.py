@@ -1,7 +1,8 @@
 """TLS on a free loopback port in front of a plain TCP service: AWS's HTTPS,
-locally. `make bench` puts its engine and issuer behind it; the arm64
-artifact test makes the shipped binary speak TLS through it, as it will to
-every AWS endpoint."""
+locally. `make bench` puts its engine behind it (the issuer's JWKS has an
+HTTPS server of its own there); the arm64 artifact test puts the engine and
+the issuer behind it, so the shipped binary speaks TLS, as it will to every
+AWS endpoint."""
 import socket
 import ssl
 import threading
