@@ -276,29 +276,57 @@ def counting_wrapper(tool, out):
     return f"valgrind -q --tool=callgrind {CALLGRIND_EXTRA} --callgrind-out-file={out}"
 
 
+# The connections the engine's TLS endpoint has accepted (filled by its proxy).
+ENGINE_TLS = {}
+COUNT_TRIES = 8
+
+
+def counted_run(binary, events, env, tool, out):
+    """One run under strace or callgrind; the connections it opened to the
+    engine's TLS endpoint."""
+    before = ENGINE_TLS.get("connections", 0)
+    r = harness(binary, events, env, os.devnull, wrapper=counting_wrapper(tool, out), timeout=300)
+    statuses = [i["statusCode"] for i in r["invocations"]]
+    assert set(statuses) == {200}, f"{tool} {binary}: answers {statuses}: {r['invocations'][-1]['body']}"
+    return ENGINE_TLS.get("connections", 0) - before
+
+
+# Under the counting tools a process runs many times slower, and a start-up
+# call can meet the SDK's limits: the warm-up's handshake runs near the 1 s
+# connect limit (every block of code is translated on its first run), and
+# where it expires the run retries on a second connection (~1.1 M
+# instructions of a resumed handshake). That is not the work measured, so
+# runs are made again (on fresh events: the decisions of a run are applied,
+# and the same ones again would fail their condition) until they compare
+# like with like: the two runs of a difference on as many connections, a
+# cold start on one.
 def exact_per_warm(binary, make_events, env, work, tool):
     """System calls (strace, every thread) or user instructions (callgrind)
     per warm invocation: {name: count}, with "total"."""
-    found = []
-    for warm in COUNT_RUNS:
-        out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
-        wrapper = counting_wrapper(tool, out)
-        r = harness(binary, make_events(warm + 1), env, os.devnull, wrapper=wrapper, timeout=300)
-        statuses = [i["statusCode"] for i in r["invocations"]]
-        assert set(statuses) == {200}, f"{tool} {binary}: answers {statuses}: {r['invocations'][-1]['body']}"
-        found.append(strace_calls(out) if tool == "strace" else {"total": callgrind_instructions(out)})
+    for _ in range(COUNT_TRIES):
+        found, connections = [], set()
+        for warm in COUNT_RUNS:
+            out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
+            connections.add(counted_run(binary, make_events(warm + 1), env, tool, out))
+            found.append(strace_calls(out) if tool == "strace" else {"total": callgrind_instructions(out)})
+        if len(connections) == 1:
+            break
+    else:
+        raise SystemExit(f"{tool} {binary}: no two runs on as many engine connections ({COUNT_TRIES} tries)")
     span = COUNT_RUNS[1] - COUNT_RUNS[0]
     return {k: (found[1].get(k, 0) - found[0].get(k, 0)) / span for k in set(found[0]) | set(found[1])}
 
 
 def cold_instructions(binary, make_events, env, work):
     """User instructions (callgrind, exact) of a cold start: exec, init, the
-    first invocation and exit, as one fresh process spends them."""
+    first invocation and exit, as one fresh process spends them; and whether
+    the run counted met a time limit (no run in COUNT_TRIES was without)."""
     out = os.path.join(work, f"cold-callgrind-{os.path.basename(binary)}.out")
-    r = harness(binary, make_events(1), env, os.devnull, timeout=300,
-                wrapper=counting_wrapper("callgrind", out))
-    assert r["invocations"][0]["statusCode"] == 200, r["invocations"][0]
-    return callgrind_instructions(out)
+    expected = int(bool(env.get("AWS_ENDPOINT_URL_DYNAMODB")))
+    for _ in range(COUNT_TRIES):
+        if counted_run(binary, make_events(1), env, "callgrind", out) == expected:
+            return callgrind_instructions(out), False
+    return callgrind_instructions(out), True
 
 
 def cpu_per_warm(binary, make_events, env, n):
@@ -374,7 +402,7 @@ def main():
     engine, port = start_engine()
     try:
         ca, crt, key = make_certs(work)
-        tls_port = start_tls_proxy(crt, key, port)
+        tls_port = start_tls_proxy(crt, key, port, stats=ENGINE_TLS)
         # Items: 1 first request + n warm + init runs (2 configurations, 1
         # each) + 101 raw round-trip probes, then the SDK round-trip probes.
         rtt_ids = list(range(n + 2 * args.init_runs + 200, n + 2 * args.init_runs + 200 + n + 1))
@@ -424,11 +452,12 @@ def main():
                 instructions = exact_per_warm(binary, make, env, work, "callgrind")["total"]
                 print(f"{name:<34} {instructions / 1e6:.3f}M instructions, {steady(calls):.1f} steady system calls "
                       f"(write {calls.get('write', 0):.1f}) per warm invocation")
-            hello = cold_instructions(args.hello, lambda k: [{"hello": "world"}] * k, {}, work)
-            ours = cold_instructions(args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)],
-                                     static_env, work)
+            hello, _ = cold_instructions(args.hello, lambda k: [{"hello": "world"}] * k, {}, work)
+            ours, retried = cold_instructions(args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)],
+                                           static_env, work)
             print(f"cold start (exec, init, first invocation), user instructions: bare runtime {hello / 1e6:.2f}M, "
-                  f"the function {ours / 1e6:.2f}M = {ours / hello:.2f}x (TLS chain: {TLS_CHAIN})")
+                  f"the function {ours / 1e6:.2f}M = {ours / hello:.2f}x (TLS chain: {TLS_CHAIN}; "
+                  f"{'a start-up call timed out in every run' if retried else 'no call timed out'})")
             print(f"profiles: {work}")
             return
 
@@ -515,8 +544,10 @@ def main():
             }
         # A cold start counted exactly: the hello world against the function
         # (keys in the environment: init's TLS is the DynamoDB warm-up).
-        cold = {name: cold_instructions(binary, make, env, work)
-                for name, (binary, make, env) in kinds.items() if name != "runtime + raw signed UpdateItem"}
+        cold_runs = {name: cold_instructions(binary, make, env, work)
+                     for name, (binary, make, env) in kinds.items() if name != "runtime + raw signed UpdateItem"}
+        cold = {name: count for name, (count, _) in cold_runs.items()}
+        cold_note = " (a start-up call timed out in every run)" if cold_runs["the function"][1] else ""
         # An invocation after an idle gap: the engine's endpoint closed the
         # connection (1 s idle here, as AWS and NATs do after minutes).
         gap = {}
@@ -602,7 +633,7 @@ def main():
             ("CPU of the first invocation", f"{main_run['cpu_ms_after_first'] - main_run['cpu_ms_at_first_next']:.2f} ms"),
             ("cold start (exec, init, first invocation), user instructions (callgrind, exact): hello / function",
              f"{cold['bare runtime'] / 1e6:.2f} / {cold['the function'] / 1e6:.2f} M = "
-             f"{cold['the function'] / cold['bare runtime']:.2f}x (TLS chain {TLS_CHAIN})"),
+             f"{cold['the function'] / cold['bare runtime']:.2f}x (TLS chain {TLS_CHAIN}){cold_note}"),
         ]
         width = max(len(r[0]) for r in rows)
         print("\n== cold start and latency (scripts/bench_lambda.py)")

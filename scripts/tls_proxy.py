@@ -8,14 +8,38 @@ import ssl
 import threading
 
 
+def complete_responses(buf):
+    """The whole HTTP/1.1 responses at the start of `buf`, and what follows
+    them. The engine (waitress) writes a response's head and body in two
+    sends; forwarded as read, they became two TLS records that reached the
+    client apart now and then, a wake-up and a read more for it depending
+    on timing. An AWS endpoint sends a small answer at once, so the proxy
+    forwards whole responses. A response without a `Content-Length` goes on
+    as it arrives."""
+    ready = b""
+    while (end := buf.find(b"\r\n\r\n")) >= 0:
+        length = None
+        for line in buf[:end].split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if length is None:
+            return ready + buf, b""
+        total = end + 4 + length
+        if len(buf) < total:
+            break
+        ready, buf = ready + buf[:total], buf[total:]
+    return ready, buf
+
+
 def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None, tickets=True):
     """TLS on a free port, forwarding bytes to `upstream_port` on 127.0.0.1.
     A thread per connection, so concurrent handshakes (the DynamoDB warm-up
     and the Secrets Manager reads at start-up) do not queue behind one
     another, as they would not at independent AWS endpoints. With
     `idle_close`, a connection idle that many seconds is closed, as AWS's
-    endpoints and NATs close idle connections; `stats` counts handshakes and
-    how many resumed a TLS session. Without `tickets` no session can be
+    endpoints and NATs close idle connections; `stats` counts connections,
+    handshakes and how many resumed a TLS session. Without `tickets` no session can be
     resumed: every reconnect is a full handshake."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
@@ -24,12 +48,21 @@ def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None, ticke
         ctx.options |= ssl.OP_NO_TICKET
     listener = socket.create_server(("127.0.0.1", 0))
 
-    def pipe(src, dst):
+    def pipe(src, dst, whole_responses=False):
         try:
             if idle_close:
                 src.settimeout(idle_close)
+            pending = b""
             while data := src.recv(65536):
-                dst.sendall(data)
+                if not whole_responses:
+                    dst.sendall(data)
+                    continue
+                pending += data
+                ready, pending = complete_responses(pending)
+                if ready:
+                    dst.sendall(ready)
+            if pending:
+                dst.sendall(pending)
         except OSError:
             pass
         finally:
@@ -51,12 +84,14 @@ def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None, ticke
             stats["resumed"] = stats.get("resumed", 0) + int(tls.session_reused)
         up = socket.create_connection(("127.0.0.1", upstream_port))
         up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=pipe, args=(up, tls), daemon=True).start()
+        threading.Thread(target=pipe, args=(up, tls, True), daemon=True).start()
         pipe(tls, up)
 
     def accept():
         while True:
             conn, _ = listener.accept()
+            if stats is not None:
+                stats["connections"] = stats.get("connections", 0) + 1
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
