@@ -244,9 +244,11 @@ def strace_calls(path):
     return calls
 
 
-# Opening and closing a socket. Under strace the runtime's client sometimes
-# opens a second connection to the stand-in Runtime API (its pool races the
-# Python server) for any binary: the steady count leaves these calls out.
+# Opening and closing a socket: the steady count leaves these calls out, so
+# it reads the work of an invocation on connections already open. (The
+# runtime's client used to open a new connection to the stand-in Runtime API
+# now and then, when a reply's head and body came in two writes: the
+# stand-in now answers in one, as Lambda's does.)
 CONNECTION_CALLS = {"socket", "connect", "shutdown", "close", "getsockopt", "setsockopt",
                     "getsockname", "getpeername", "fcntl", "epoll_ctl"}
 
