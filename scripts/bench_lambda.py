@@ -281,6 +281,8 @@ def counting_wrapper(tool, out):
 # The connections the engine's TLS endpoint has accepted (filled by its proxy).
 ENGINE_TLS = {}
 COUNT_TRIES = 8
+# Said of a cold start when no run in COUNT_TRIES was without a timed-out call.
+COLD_RETRIED = "a start-up call timed out in every run"
 
 
 def counted_run(binary, events, env, tool, out):
@@ -459,7 +461,7 @@ def main():
                                            static_env, work)
             print(f"cold start (exec, init, first invocation), user instructions: bare runtime {hello / 1e6:.2f}M, "
                   f"the function {ours / 1e6:.2f}M = {ours / hello:.2f}x (TLS chain: {TLS_CHAIN}; "
-                  f"{'a start-up call timed out in every run' if retried else 'no call timed out'})")
+                  f"{COLD_RETRIED if retried else 'no call timed out'})")
             print(f"profiles: {work}")
             return
 
@@ -549,7 +551,7 @@ def main():
         cold_runs = {name: cold_instructions(binary, make, env, work)
                      for name, (binary, make, env) in kinds.items() if name != "runtime + raw signed UpdateItem"}
         cold = {name: count for name, (count, _) in cold_runs.items()}
-        cold_note = " (a start-up call timed out in every run)" if cold_runs["the function"][1] else ""
+        cold_note = f" ({COLD_RETRIED})" if cold_runs["the function"][1] else ""
         # An invocation after an idle gap: the engine's endpoint closed the
         # connection (1 s idle here, as AWS and NATs do after minutes).
         gap = {}

@@ -39,8 +39,8 @@ def start_tls_proxy(cert, key, upstream_port, idle_close=None, stats=None, ticke
     another, as they would not at independent AWS endpoints. With
     `idle_close`, a connection idle that many seconds is closed, as AWS's
     endpoints and NATs close idle connections; `stats` counts connections,
-    handshakes and how many resumed a TLS session. Without `tickets` no session can be
-    resumed: every reconnect is a full handshake."""
+    handshakes and how many resumed a TLS session. Without `tickets` no
+    session can be resumed: every reconnect is a full handshake."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     if not tickets:
