@@ -82,6 +82,11 @@ pub fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .http_client(https_client(aws.ssl_cert_file.as_deref())?)
+        // Attempt timeouts and backoffs on the function's timer, which
+        // spares each request tokio's wake-up for its first timer.
+        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+            crate::timer::SdkSleep,
+        ))
         .build())
 }
 

@@ -17,6 +17,7 @@ use crate::edge::{cors, request, response};
 use crate::error::{ApiError, FieldError};
 use crate::store::{InterventionStore, NotificationOutcome, WriteOutcome};
 use crate::telemetry::{self, RequestRecord};
+use crate::timer;
 
 /// Everything built once at start-up and shared by every request.
 pub struct App<S> {
@@ -65,7 +66,7 @@ pub const ANSWER_MARGIN: Duration = Duration::from_millis(400);
 
 /// When the answer must be ready: the invocation's deadline less
 /// [`ANSWER_MARGIN`]. `None` outside Lambda (no deadline in the context).
-fn answer_by(req: &Request) -> Option<tokio::time::Instant> {
+fn answer_by(req: &Request) -> Option<Instant> {
     let deadline_ms = req.lambda_context_ref()?.deadline;
     if deadline_ms == 0 {
         return None;
@@ -80,28 +81,32 @@ fn answer_by(req: &Request) -> Option<tokio::time::Instant> {
     if left <= ANSWER_MARGIN {
         return None;
     }
-    Some(tokio::time::Instant::now() + (left - ANSWER_MARGIN))
+    Some(Instant::now() + (left - ANSWER_MARGIN))
 }
 
 /// `work`, or `None` once `by` has passed. Without a deadline no timer is
 /// armed.
-async fn within<T>(by: Option<tokio::time::Instant>, work: impl Future<Output = T>) -> Option<T> {
-    match by {
-        Some(by) => tokio::time::timeout_at(by, work).await.ok(),
-        None => Some(work.await),
+async fn within<T>(by: Option<Instant>, work: impl Future<Output = T>) -> Option<T> {
+    let Some(by) = by else {
+        return Some(work.await);
+    };
+    tokio::select! {
+        biased;
+        done = work => Some(done),
+        () = timer::sleep_until(by) => None,
     }
 }
 
 /// As [`within`], but no timer is armed when `longest` (the most `work` can
-/// take) ends before `by`: every timer a request arms costs the runtime a
-/// wake-up (an `eventfd` write and an `epoll_wait`), and the SDK's own
-/// operation timeout already bounds a store call.
+/// take) ends before `by`: the SDK's own timeouts already bound a store call,
+/// and a second timer would be registered, and polled at every wake-up, for
+/// nothing.
 async fn within_unless_bounded<T>(
-    by: Option<tokio::time::Instant>,
+    by: Option<Instant>,
     longest: Option<Duration>,
     work: impl Future<Output = T>,
 ) -> Option<T> {
-    let by = by.filter(|by| longest.is_none_or(|l| tokio::time::Instant::now() + l > *by));
+    let by = by.filter(|by| longest.is_none_or(|l| Instant::now() + l > *by));
     within(by, work).await
 }
 
@@ -218,7 +223,7 @@ async fn decide<S: InterventionStore>(
     caller: &Caller,
     command: &VerifyCommand,
     request_id: &str,
-    by: Option<tokio::time::Instant>,
+    by: Option<Instant>,
 ) -> Result<(Intervention, Success), ApiError> {
     let now = telemetry::iso_millis(SystemTime::now());
     let write = plan_decision(caller, command, &now)?;

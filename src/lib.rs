@@ -37,7 +37,7 @@ macro_rules! rooms {
 }
 
 rooms!(
-    auth, aws, config, domain, edge, error, handler, keys, process, store, telemetry
+    auth, aws, config, domain, edge, error, handler, keys, process, store, telemetry, timer
 );
 
 pub use aws::sigv4::{Canonical, Scope, SigningKeys};
