@@ -22,7 +22,6 @@ use aws_smithy_runtime_api::client::interceptors::{Intercept, disable_intercepto
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::config::{AwsSettings, CallLimits};
-use crate::store::attempts_bound;
 
 /// Root certificates AWS's regional endpoints chain to (Amazon Trust
 /// Services): four roots instead of the system store's ~150 files.
@@ -103,6 +102,17 @@ fn timeouts(t: &CallLimits) -> TimeoutConfig {
         b = b.operation_timeout(t.operation);
     }
     b.build()
+}
+
+/// The longest a call can take through its attempts alone: every attempt
+/// cut off at `attempt`, with the SDK's exponential backoff between them at
+/// its longest (its jitter only shortens a wait).
+fn attempts_bound(attempt: Duration, retry: &RetryConfig) -> Duration {
+    let attempts = retry.max_attempts().max(1);
+    let backoffs = (0..attempts - 1)
+        .map(|i| (retry.initial_backoff() * 2u32.saturating_pow(i)).min(retry.max_backoff()))
+        .sum::<Duration>();
+    attempt * attempts + backoffs
 }
 
 fn retries(t: &CallLimits) -> RetryConfig {
@@ -192,6 +202,34 @@ pub fn secrets_client(
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn a_call_is_bounded_by_its_attempts_and_the_operation_limit() {
+        use crate::config::CallLimits;
+        let retry = RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_millis(150));
+        // 3 × 1.2 s, then 0.1 s and min(0.2, 0.15) s between.
+        assert_eq!(
+            attempts_bound(Duration::from_millis(1200), &retry),
+            Duration::from_millis(3850)
+        );
+        let sdk = crate::testing::sdk_config();
+        let operation = |t: CallLimits| {
+            let client = dynamodb_client(&sdk, None, t);
+            client.config().timeout_config().and_then(|c| c.operation_timeout())
+        };
+        // The defaults: the attempts end first, no operation timer is armed.
+        let defaults = CallLimits::default();
+        assert_eq!(operation(defaults), None);
+        // A shorter operation limit is the SDK's to enforce.
+        let short = CallLimits {
+            operation: Duration::from_millis(1500),
+            ..defaults
+        };
+        assert_eq!(operation(short), Some(Duration::from_millis(1500)));
+    }
 
     /// One request read at the socket: its header lines and its body.
     async fn read_request(socket: &mut tokio::net::TcpStream) -> (Vec<(String, String)>, Vec<u8>) {

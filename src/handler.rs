@@ -97,19 +97,6 @@ async fn within<T>(by: Option<Instant>, work: impl Future<Output = T>) -> Option
     }
 }
 
-/// As [`within`], but no timer is armed when `longest` (the most `work` can
-/// take) ends before `by`: the SDK's own timeouts already bound a store call,
-/// and a second timer would be registered, and polled at every wake-up, for
-/// nothing.
-async fn within_unless_bounded<T>(
-    by: Option<Instant>,
-    longest: Option<Duration>,
-    work: impl Future<Output = T>,
-) -> Option<T> {
-    let by = by.filter(|by| longest.is_none_or(|l| Instant::now() + l > *by));
-    within(by, work).await
-}
-
 /// Never fails: every error becomes a problem+json response here, so the
 /// runtime never turns one into a bare 500. Every dependency call shares the
 /// invocation's one deadline ([`answer_by`]).
@@ -229,13 +216,9 @@ async fn decide<S: InterventionStore>(
     let write = plan_decision(caller, command, &now)?;
     // Cut off at the deadline, the write may still land: the client's retry
     // then replays it (200), never applies it twice.
-    let written = within_unless_bounded(
-        by,
-        app.store.longest_call(),
-        app.store.apply_decision(&write),
-    )
-    .await
-    .ok_or(ApiError::DeadlineReached)?;
+    let written = within(by, app.store.apply_decision(&write))
+        .await
+        .ok_or(ApiError::DeadlineReached)?;
     let (intervention, success) = match written? {
         WriteOutcome::Applied(i) => (i, Success::Applied),
         WriteOutcome::ConditionFailed(current) => {

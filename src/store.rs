@@ -3,10 +3,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -71,46 +69,12 @@ pub trait InterventionStore {
         user_id: i64,
         at: &str,
     ) -> impl Future<Output = Result<NotificationOutcome, StoreError>>;
-
-    /// The longest one call can take (its operation timeout), when the store
-    /// bounds it: a caller whose deadline is later need not arm a timer.
-    fn longest_call(&self) -> Option<Duration> {
-        None
-    }
-}
-
-/// The longest a call can take through its attempts alone: every attempt
-/// cut off at `attempt`, with the SDK's exponential backoff between them at
-/// its longest (its jitter only shortens a wait).
-pub(crate) fn attempts_bound(attempt: Duration, retry: &RetryConfig) -> Duration {
-    let attempts = retry.max_attempts().max(1);
-    let backoffs = (0..attempts - 1)
-        .map(|i| (retry.initial_backoff() * 2u32.saturating_pow(i)).min(retry.max_backoff()))
-        .sum::<Duration>();
-    attempt * attempts + backoffs
 }
 
 pub struct DynamoStore {
     client: Client,
     interventions_table: String,
     notifications_table: String,
-    /// The most one call can take, from the client's limits (read once).
-    longest_call: Option<Duration>,
-}
-
-/// The most one call through `client` can take: its operation timeout, or
-/// what its attempts bound, whichever ends first.
-fn longest_call(client: &Client) -> Option<Duration> {
-    let config = client.config();
-    let timeouts = config.timeout_config()?;
-    let by_attempts = timeouts
-        .operation_attempt_timeout()
-        .zip(config.retry_config())
-        .map(|(attempt, retry)| attempts_bound(attempt, retry));
-    match (timeouts.operation_timeout(), by_attempts) {
-        (Some(op), Some(b)) => Some(op.min(b)),
-        (op, b) => op.or(b),
-    }
 }
 
 /// The standard policy retries throttling and transient errors but not
@@ -146,7 +110,6 @@ impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflict
 impl DynamoStore {
     pub fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
         Self {
-            longest_call: longest_call(&client),
             client,
             interventions_table,
             notifications_table,
@@ -283,10 +246,6 @@ pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, 
 }
 
 impl InterventionStore for DynamoStore {
-    fn longest_call(&self) -> Option<Duration> {
-        self.longest_call
-    }
-
     async fn apply_decision(&self, write: &DecisionWrite) -> Result<WriteOutcome, StoreError> {
         // Boxed: the SDK's call future is kilobytes, and every future that
         // holds it (the deadline, the handler) would copy it at each move.
@@ -353,35 +312,6 @@ impl InterventionStore for DynamoStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_call_is_bounded_by_its_attempts_and_the_operation_limit() {
-        use crate::config::CallLimits;
-        let retry = RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(100))
-            .with_max_backoff(Duration::from_millis(150));
-        // 3 × 1.2 s, then 0.1 s and min(0.2, 0.15) s between.
-        assert_eq!(
-            attempts_bound(Duration::from_millis(1200), &retry),
-            Duration::from_millis(3850)
-        );
-        let sdk = crate::testing::sdk_config();
-        let store = |t: CallLimits| {
-            let client = crate::aws::dynamodb_client(&sdk, None, t);
-            let operation = client.config().timeout_config().and_then(|c| c.operation_timeout());
-            (operation, DynamoStore::new(client, "i".into(), "n".into()).longest_call())
-        };
-        // The defaults: the attempts end first, no operation timer is armed.
-        let defaults = CallLimits::default();
-        assert_eq!(store(defaults), (None, Some(Duration::from_millis(3900))));
-        // A shorter operation limit is the SDK's to enforce.
-        let short = CallLimits {
-            operation: Duration::from_millis(1500),
-            ..defaults
-        };
-        let bounded = Some(Duration::from_millis(1500));
-        assert_eq!(store(short), (bounded, bounded));
-    }
     use crate::domain::{HistoryEntry, InterventionId};
 
     #[test]
