@@ -87,13 +87,9 @@ fn answer_by(req: &Request) -> Option<Instant> {
 /// `work`, or `None` once `by` has passed. Without a deadline no timer is
 /// armed.
 async fn within<T>(by: Option<Instant>, work: impl Future<Output = T>) -> Option<T> {
-    let Some(by) = by else {
-        return Some(work.await);
-    };
-    tokio::select! {
-        biased;
-        done = work => Some(done),
-        () = timer::sleep_until(by) => None,
+    match by {
+        Some(by) => timer::before(by, work).await,
+        None => Some(work.await),
     }
 }
 

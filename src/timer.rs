@@ -1,6 +1,6 @@
 //! The request path's timers (the SDK's attempt timeouts and backoffs, the
-//! invocation's deadline) on one Linux `timerfd` per runtime, not tokio's
-//! time driver.
+//! invocation's deadline, the JWKS fetch's limit) on one Linux `timerfd` per
+//! runtime, not tokio's time driver.
 //!
 //! Why: tokio wakes its own driver (an `eventfd` write, then an extra
 //! `epoll_wait`) whenever a timer is registered earlier than the wake-up it
@@ -22,6 +22,15 @@ pub(crate) async fn sleep_until(deadline: Instant) {
         return;
     }
     tokio::time::sleep_until(deadline.into()).await
+}
+
+/// `work`'s output, or `None` when `deadline` comes first.
+pub(crate) async fn before<T>(deadline: Instant, work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        done = work => Some(done),
+        () = sleep_until(deadline) => None,
+    }
 }
 
 /// The SDK's sleeps, on [`sleep_until`].

@@ -128,9 +128,9 @@ impl WebClient {
                 .to_bytes();
             Ok((body, ttl))
         };
-        tokio::time::timeout(timeout, work)
+        crate::timer::before(std::time::Instant::now() + timeout, work)
             .await
-            .map_err(|_| unavailable(format!("timed out after {timeout:?}"), None))?
+            .ok_or_else(|| unavailable(format!("timed out after {timeout:?}"), None))?
     }
 }
 
