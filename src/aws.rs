@@ -231,6 +231,22 @@ mod tests {
         assert_eq!(operation(short), Some(Duration::from_millis(1500)));
     }
 
+    #[test]
+    fn both_clients_sleep_on_the_functions_timer() {
+        let sdk = crate::testing::sdk_config();
+        let dynamodb = dynamodb_client(&sdk, None, CallLimits::default());
+        let secrets = secrets_client(&sdk, None);
+        for (client, sleep) in [
+            ("DynamoDB", dynamodb.config().sleep_impl()),
+            ("Secrets Manager", secrets.config().sleep_impl()),
+        ] {
+            // Not the SDK's default TokioSleep, whose first timer per request
+            // wakes tokio's driver (src/timer.rs).
+            let sleep = format!("{sleep:?}");
+            assert!(sleep.contains("SdkSleep"), "{client}: {sleep}");
+        }
+    }
+
     /// One request read at the socket: its header lines and its body.
     async fn read_request(socket: &mut tokio::net::TcpStream) -> (Vec<(String, String)>, Vec<u8>) {
         let mut data = Vec::new();
