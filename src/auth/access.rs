@@ -3,7 +3,6 @@
 //! clients, claim names).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 
@@ -75,11 +74,6 @@ impl Rules {
     }
 }
 
-/// The issuer's JWKS endpoint and the keys last fetched from it.
-struct Issuer {
-    cache: Cached<Jwks>,
-}
-
 /// The issuer's JWKS as a key source: fetched, parsed, and each key bound
 /// to the claim rules.
 struct Jwks {
@@ -120,12 +114,13 @@ async fn fetch_jwks(
     })
 }
 
-impl Issuer {
+impl Jwks {
+    /// The issuer's keys, cached: the first fetch made now.
     async fn start(
         url: &keys::JwksUrl,
         rules: &Rules,
         clients: &KeyClients,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Cached<Self>, ConfigError> {
         let web = clients
             .web
             .clone()
@@ -135,17 +130,7 @@ impl Issuer {
             url: url.uri().clone(),
             rules: rules.clone(),
         };
-        Ok(Self {
-            cache: clients.cache(source).await?,
-        })
-    }
-
-    async fn keys(&self) -> Option<Arc<KeySet>> {
-        self.cache.get().await
-    }
-
-    async fn refetch_after_miss(&self) -> Option<Arc<KeySet>> {
-        self.cache.refetch_after_miss().await
+        clients.cache(source).await
     }
 }
 
@@ -154,7 +139,8 @@ pub(crate) struct AccessKeys {
     rules: Rules,
     /// Keys of `ACCESS_TOKEN_JWKS` by `kid`: always apply, win over fetched.
     pinned: KeySet,
-    issuer: Option<Issuer>,
+    /// The issuer's JWKS endpoint and the keys last fetched from it.
+    issuer: Option<Cached<Jwks>>,
     /// The HS256 secret: verifies access tokens that carry no `kid`.
     secret: Option<(Secret, Validation)>,
 }
@@ -184,7 +170,7 @@ impl AccessKeys {
         };
         let issuer = async {
             match settings.access.jwks_url() {
-                Some(url) => Issuer::start(url, &rules, clients).await.map(Some),
+                Some(url) => Jwks::start(url, &rules, clients).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -209,7 +195,7 @@ impl AccessKeys {
     pub(crate) fn version(&self, source: Source) -> Option<u64> {
         match source {
             Source::Pinned => Some(0),
-            Source::Issuer => self.issuer.as_ref()?.cache.generation(),
+            Source::Issuer => self.issuer.as_ref()?.generation(),
             Source::AccessSecret => self.secret.as_ref()?.0.version(),
             Source::Session => None,
         }
@@ -262,7 +248,7 @@ impl AccessKeys {
         }
         let issuer = self.issuer.as_ref().ok_or(invalid(Reason::UnknownKid))?;
         let set = issuer
-            .keys()
+            .get()
             .await
             .ok_or(AuthError::KeysUnavailable(TokenKind::Access))?;
         if let Some(key) = set.get(kid) {
