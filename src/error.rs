@@ -45,6 +45,13 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    pub(crate) fn malformed(name: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError::Malformed {
+            name,
+            problem: problem.into(),
+        }
+    }
+
     /// The variable it names (the first of a conflicting pair).
     #[cfg(any(test, feature = "testing"))]
     pub fn name(&self) -> &'static str {

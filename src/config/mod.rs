@@ -121,10 +121,7 @@ impl Config {
             (Some(_), Some(_)) => Err(ConfigError::Conflict(value_name, id_name)),
             (Some(v), None) => Hs256Secret::new(v)
                 .map(|s| Some(SecretSource::Value(s)))
-                .map_err(|e| ConfigError::Malformed {
-                    name: value_name,
-                    problem: e.to_string(),
-                }),
+                .map_err(|e| ConfigError::malformed(value_name, e.to_string())),
             (None, Some(id)) => Ok(Some(SecretSource::SecretsManager(id))),
             (None, None) => Ok(None),
         };
@@ -134,10 +131,8 @@ impl Config {
         let access_jwks = optional(vars::ACCESS_TOKEN_JWKS);
         let access_jwks_url = optional(vars::ACCESS_TOKEN_JWKS_URL)
             .map(|url| {
-                JwksUrl::parse(&url).map_err(|problem| ConfigError::Malformed {
-                    name: vars::ACCESS_TOKEN_JWKS_URL,
-                    problem: problem.into(),
-                })
+                JwksUrl::parse(&url)
+                    .map_err(|problem| ConfigError::malformed(vars::ACCESS_TOKEN_JWKS_URL, problem))
             })
             .transpose()?;
         let access = AccessKeySources::new(access_jwks, access_jwks_url, access_secret)
@@ -154,12 +149,9 @@ impl Config {
         let endpoint = |name: &'static str| -> Result<Option<String>, ConfigError> {
             let url = optional(name).or(generic_endpoint.clone());
             match url {
-                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
-                    Err(ConfigError::Malformed {
-                        name,
-                        problem: "expected an http:// or https:// URL".into(),
-                    })
-                }
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => Err(
+                    ConfigError::malformed(name, "expected an http:// or https:// URL"),
+                ),
                 other => Ok(other),
             }
         };
@@ -205,10 +197,10 @@ fn list(name: &'static str, value: Option<String>) -> Result<Vec<String>, Config
     value
         .split(',')
         .map(|item| match item.trim() {
-            "" => Err(ConfigError::Malformed {
+            "" => Err(ConfigError::malformed(
                 name,
-                problem: "an empty item in the comma-separated list".into(),
-            }),
+                "an empty item in the comma-separated list",
+            )),
             item => Ok(item.to_owned()),
         })
         .collect()
@@ -229,12 +221,12 @@ fn claim_names(
         };
         if v.len() > MAX_CLAIM_NAME_BYTES || v.chars().any(|c| c.is_whitespace() || c.is_control())
         {
-            return Err(ConfigError::Malformed {
-                name: var,
-                problem: format!(
+            return Err(ConfigError::malformed(
+                var,
+                format!(
                     "a claim name: no spaces or control characters, at most {MAX_CLAIM_NAME_BYTES} bytes"
                 ),
-            });
+            ));
         }
         // Read once per process; the authenticator keeps it for the process' life.
         Ok(Some(Box::leak(v.into_boxed_str())))
@@ -261,14 +253,14 @@ const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 1..=60_000;
 fn parse_millis(name: &'static str, v: &str) -> Result<u64, ConfigError> {
     match v.trim().parse::<u64>() {
         Ok(ms) if TIMEOUT_MS.contains(&ms) => Ok(ms),
-        _ => Err(ConfigError::Malformed {
+        _ => Err(ConfigError::malformed(
             name,
-            problem: format!(
+            format!(
                 "expected milliseconds between {} and {}",
                 TIMEOUT_MS.start(),
                 TIMEOUT_MS.end()
             ),
-        }),
+        )),
     }
 }
 

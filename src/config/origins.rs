@@ -42,11 +42,10 @@ pub(super) fn parse_origins(v: &str) -> Result<AllowedOrigins, ConfigError> {
     let origins = items
         .into_iter()
         .map(|item| {
-            serialised_origin(item).ok_or_else(|| ConfigError::Malformed {
-                name: super::vars::ALLOWED_ORIGINS,
-                problem: format!(
+            serialised_origin(item).ok_or_else(|| {
+                ConfigError::malformed(super::vars::ALLOWED_ORIGINS, format!(
                     "{item:?} is not an origin like https://app.example.com (scheme, host, optional port; no path, no trailing slash), or a lone *"
-                ),
+                ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
