@@ -152,24 +152,17 @@ struct Line<'a> {
 /// The metric members of a line: a decision attempt's, or the one count of
 /// an answer kept apart.
 #[derive(Serialize)]
-#[serde(untagged)]
+#[serde(untagged, rename_all_fields = "PascalCase")]
 enum Counts {
     Decision {
-        #[serde(rename = "Requests")]
         requests: u32,
-        #[serde(rename = "ServerErrors")]
         server_errors: u32,
-        #[serde(rename = "Unauthorized")]
         unauthorized: u32,
-        #[serde(rename = "Unavailable")]
         unavailable: u32,
-        #[serde(rename = "Decisions")]
         decisions: u32,
-        #[serde(rename = "Latency")]
         latency: f64,
     },
     Apart {
-        #[serde(rename = "OtherAnswers")]
         other_answers: u32,
     },
 }
