@@ -197,40 +197,6 @@ pub struct Intervention {
     pub(crate) created_at: Option<String>,
 }
 
-/// The reference's 28 response fields, in its order: what [`Intervention`]
-/// serialises to. Tests hold the wire format to it.
-#[cfg(any(test, feature = "testing"))]
-pub const REFERENCE_FIELDS: [&str; 28] = [
-    "id",
-    "status",
-    "type",
-    "description",
-    "imgSignature",
-    "codePin",
-    "autoCreated",
-    "creationStatus",
-    "scheduledStart",
-    "scheduledEnd",
-    "actualStart",
-    "actualEnd",
-    "providerName",
-    "providerEmail",
-    "providerActionComment",
-    "providerGeneralComment",
-    "assignedCompanyContactId",
-    "assignedUserId",
-    "verifiedByUserId",
-    "verifiedAt",
-    "decisionComment",
-    "attendeeCount",
-    "routineId",
-    "organizationId",
-    "createdByUserId",
-    "archivedAt",
-    "updatedAt",
-    "createdAt",
-];
-
 /// Why a decision cannot be applied: the 404/409 rules of docs/CONTRACT.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -601,7 +567,7 @@ mod tests {
             .filter_map(|kv| kv.split(':').next())
             .map(|k| k.trim_matches('"'))
             .collect();
-        assert_eq!(keys, REFERENCE_FIELDS);
+        assert_eq!(keys, crate::testing::REFERENCE_FIELDS);
         assert!(json.contains("\"archivedAt\":null"));
     }
 }

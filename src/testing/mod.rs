@@ -12,6 +12,39 @@ use crate::config::AllowedOrigins;
 use crate::domain::Intervention;
 use crate::handler::App;
 
+/// The reference's 28 response fields, in its order: what [`Intervention`]
+/// serialises to. Tests hold the wire format to it.
+pub const REFERENCE_FIELDS: [&str; 28] = [
+    "id",
+    "status",
+    "type",
+    "description",
+    "imgSignature",
+    "codePin",
+    "autoCreated",
+    "creationStatus",
+    "scheduledStart",
+    "scheduledEnd",
+    "actualStart",
+    "actualEnd",
+    "providerName",
+    "providerEmail",
+    "providerActionComment",
+    "providerGeneralComment",
+    "assignedCompanyContactId",
+    "assignedUserId",
+    "verifiedByUserId",
+    "verifiedAt",
+    "decisionComment",
+    "attendeeCount",
+    "routineId",
+    "organizationId",
+    "createdByUserId",
+    "archivedAt",
+    "updatedAt",
+    "createdAt",
+];
+
 /// The SDK configuration of a function in eu-west-3 with no endpoint
 /// overrides: enough to build clients; nothing here reaches a network.
 pub fn sdk_config() -> aws_config::SdkConfig {

@@ -5,7 +5,7 @@
 use crate::helpers::engine::{get, put};
 use crate::helpers::{Harness, call, decision, harness, intervention, send, send_raw};
 use aws_sdk_dynamodb::types::AttributeValue;
-use intervention_verify::domain::REFERENCE_FIELDS;
+use intervention_verify::testing::REFERENCE_FIELDS;
 use serde_json::{Value, json};
 
 const ORG: i64 = 7;
