@@ -87,22 +87,6 @@ pub struct AuthSettings {
     pub claims: ClaimNames,
 }
 
-impl AuthSettings {
-    /// The key sources alone: no issuer, audience or client checks, the
-    /// default claim names.
-    #[cfg(any(test, feature = "testing"))]
-    pub fn new(access: AccessKeySources, session_secret: SecretSource) -> Self {
-        Self {
-            access,
-            session_secret,
-            issuer: None,
-            audiences: Vec::new(),
-            client_ids: Vec::new(),
-            claims: ClaimNames::default(),
-        }
-    }
-}
-
 /// What the authenticator needs to reach keys that live elsewhere.
 #[derive(Clone, Default)]
 pub struct KeyClients {
@@ -140,22 +124,6 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// Keys given as values only (tests, the bench): no remote source, so
-    /// nothing waits and one poll completes the start.
-    #[cfg(any(test, feature = "testing"))]
-    pub(crate) fn new(settings: &AuthSettings) -> Result<Self, ConfigError> {
-        let clients = KeyClients::default();
-        let start = std::pin::pin!(Self::start(settings, &clients));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::future::Future::poll(start, &mut cx) {
-            std::task::Poll::Ready(result) => result,
-            std::task::Poll::Pending => Err(config_error(
-                "ACCESS_TOKEN_JWKS_URL/*_SECRET_ID",
-                "remote key sources need Authenticator::start",
-            )),
-        }
-    }
-
     /// Reads every key source, concurrently. A wrong setting stops start-up;
     /// an unreachable source does not (its tokens answer 503 until it is
     /// reached).

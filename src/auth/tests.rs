@@ -348,7 +348,7 @@ fn jwks_configuration_errors_name_the_variable() {
     let with_jwks = |doc: &str| {
         let mut s = settings();
         s.access = crate::testing::access_sources(Some(doc), Some(tokens::ACCESS_SECRET));
-        Authenticator::new(&s).err().map(|e| e.name())
+        crate::testing::try_authenticator(&s).err().map(|e| e.name())
     };
     assert_eq!(with_jwks("not json"), Some("ACCESS_TOKEN_JWKS"));
     assert_eq!(with_jwks(r#"{"nokeys": []}"#), Some("ACCESS_TOKEN_JWKS"));
@@ -364,7 +364,7 @@ fn jwks_configuration_errors_name_the_variable() {
         Some(r#"{"keys":[{"kty":"EC","kid":"p521","crv":"P-521","x":"AQAB","y":"AQAB"},{"kty":"RSA","kid":"r","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"}]}"#),
         None,
     );
-    assert!(Authenticator::new(&s).is_err());
+    assert!(crate::testing::try_authenticator(&s).is_err());
     // A short HS256 secret cannot reach the authenticator at all: the type refuses
     // it (the setting that held it is named by the configuration).
     assert_eq!(

@@ -7,9 +7,13 @@ pub mod events;
 pub mod stores;
 pub mod tokens;
 
-use crate::auth::{AccessKeySources, AuthSettings, Authenticator, Hs256Secret, SecretSource};
+use crate::auth::{
+    AccessKeySources, AuthSettings, Authenticator, ClaimNames, Hs256Secret, KeyClients,
+    SecretSource,
+};
 use crate::config::AllowedOrigins;
 use crate::domain::Intervention;
+use crate::error::ConfigError;
 use crate::handler::App;
 
 /// The reference's 28 response fields, in its order: what [`Intervention`]
@@ -60,10 +64,23 @@ pub fn sdk_config() -> aws_config::SdkConfig {
 /// Keys of every kind the function accepts: the fixture JWKS (RS256, ES256,
 /// EdDSA), the HS256 access secret and the session secret, all in memory.
 pub fn auth_settings() -> AuthSettings {
-    AuthSettings::new(
+    key_settings(
         access_sources(Some(tokens::JWKS), Some(tokens::ACCESS_SECRET)),
         SecretSource::Value(secret(tokens::SESSION_SECRET)),
     )
+}
+
+/// The key sources alone: no issuer, audience or client checks, the
+/// default claim names.
+pub fn key_settings(access: AccessKeySources, session_secret: SecretSource) -> AuthSettings {
+    AuthSettings {
+        access,
+        session_secret,
+        issuer: None,
+        audiences: Vec::new(),
+        client_ids: Vec::new(),
+        claims: ClaimNames::default(),
+    }
 }
 
 /// Access key sources in memory: the pinned JWKS `jwks`, the HS256 secret
@@ -83,7 +100,22 @@ pub fn secret(value: &str) -> Hs256Secret {
 }
 
 pub fn authenticator(settings: &AuthSettings) -> Authenticator {
-    Authenticator::new(settings).unwrap_or_else(|e| panic!("test keys: {e}"))
+    try_authenticator(settings).unwrap_or_else(|e| panic!("test keys: {e}"))
+}
+
+/// An authenticator over keys given as values only: no remote source, so
+/// nothing waits and one poll completes the start.
+pub fn try_authenticator(settings: &AuthSettings) -> Result<Authenticator, ConfigError> {
+    let clients = KeyClients::default();
+    let start = std::pin::pin!(Authenticator::start(settings, &clients));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::future::Future::poll(start, &mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(ConfigError::Unusable {
+            name: "ACCESS_TOKEN_JWKS_URL/*_SECRET_ID",
+            problem: "remote key sources need Authenticator::start".into(),
+        }),
+    }
 }
 
 /// The function with the test keys over `store`, logging nowhere.

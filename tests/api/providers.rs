@@ -36,7 +36,7 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
             organizations: oidc::ORGANIZATIONS_CLAIM,
             scopes: ScopeClaims::Standard,
         },
-        ..AuthSettings::new(
+        ..intervention_verify::testing::key_settings(
             AccessKeySources::new(None, Some(url), None).expect("a JWKS URL"),
             SecretSource::Value(intervention_verify::testing::secret(tokens::SESSION_SECRET)),
         )

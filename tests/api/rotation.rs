@@ -82,7 +82,7 @@ fn reads_of(id: &str) -> i64 {
 }
 
 fn session_from(id: &str) -> AuthSettings {
-    AuthSettings::new(
+    intervention_verify::testing::key_settings(
         intervention_verify::testing::access_sources(None, Some(tokens::ACCESS_SECRET)),
         SecretSource::SecretsManager(id.to_owned()),
     )
@@ -90,7 +90,7 @@ fn session_from(id: &str) -> AuthSettings {
 
 fn jwks_from(url: &str) -> AuthSettings {
     let url = intervention_verify::keys::JwksUrl::parse(url).expect("the issuer's JWKS URL");
-    AuthSettings::new(
+    intervention_verify::testing::key_settings(
         AccessKeySources::new(None, Some(url), None).expect("a JWKS URL"),
         SecretSource::Value(intervention_verify::testing::secret(tokens::SESSION_SECRET)),
     )
