@@ -91,8 +91,9 @@ pub fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
 
 /// The SDK's limits. The operation timeout is set only when it is shorter
 /// than what the attempts already bound (each cut off by the attempt
-/// timeout, the longest backoffs between): each timeout is a timer every
-/// call arms, and each timer costs the runtime a wake-up.
+/// timeout, the longest backoffs between): each timeout is a sleep every
+/// call registers, and the operation's, set first and ending later, would
+/// make a call after an idle gap set the `timerfd` twice (src/timer.rs).
 fn timeouts(t: &CallLimits) -> TimeoutConfig {
     let by_attempts = attempts_bound(t.attempt, &retries(t));
     let mut b = TimeoutConfig::builder()
@@ -205,7 +206,6 @@ mod tests {
 
     #[test]
     fn a_call_is_bounded_by_its_attempts_and_the_operation_limit() {
-        use crate::config::CallLimits;
         let retry = RetryConfig::standard()
             .with_max_attempts(3)
             .with_initial_backoff(Duration::from_millis(100))

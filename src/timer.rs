@@ -81,7 +81,13 @@ mod fd {
         let waiting = Waiting::new(&timer, deadline);
         let slept = waiting.wait().await;
         if slept.is_err() {
-            CURRENT.with(|c| c.borrow_mut().take());
+            // Forget this timer, not one made since for another runtime.
+            CURRENT.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.as_ref().is_some_and(|(_, t)| Arc::ptr_eq(t, &timer)) {
+                    c.take();
+                }
+            });
         }
         slept
     }
