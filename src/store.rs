@@ -11,8 +11,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use crate::domain::{DecisionWrite, Intervention, Status};
 
+mod answer;
 mod error;
 mod item;
+
+use answer::applied;
+pub(crate) use answer::ReadAnswersOurselves;
+#[cfg(any(test, feature = "testing"))]
+pub use answer::read_answer;
 
 use error::classify;
 pub use error::StoreError;
@@ -239,10 +245,10 @@ fn num(n: i64) -> AttributeValue {
     AttributeValue::N(n.to_string())
 }
 
-/// An item as DynamoDB returns it → the intervention.
-pub fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
-    item::from_item(&item)
-        .map_err(|e| StoreError::malformed("malformed intervention item", e))
+/// The record as it was when the condition failed, read by the SDK: a rare
+/// path, where its reading costs nothing that matters.
+fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::malformed("malformed intervention item", e))
 }
 
 impl InterventionStore for DynamoStore {
@@ -251,7 +257,7 @@ impl InterventionStore for DynamoStore {
         // holds it (the deadline, the handler) would copy it at each move.
         let result = Box::pin(self.decision_request(write)?.send()).await;
         match result {
-            Ok(out) => read_item(out.attributes.unwrap_or_default()).map(WriteOutcome::Applied),
+            Ok(out) => applied(out.attributes).map(WriteOutcome::Applied),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let old = match e.into_err() {
                     UpdateItemError::ConditionalCheckFailedException(c) => c.item,
@@ -331,14 +337,14 @@ mod tests {
 
     #[test]
     fn a_malformed_item_keeps_the_codec_error_as_its_source() {
-        let item = HashMap::from([("id".to_owned(), AttributeValue::S("seven".into()))]);
-        let e = read_item(item).expect_err("a string id is not an intervention");
+        let e = read_answer(br#"{"Attributes": {"id": {"S": "seven"}}}"#)
+            .expect_err("a string id is not an intervention");
         assert!(matches!(e, StoreError::Internal(_)), "{e:?}");
         let outer = std::error::Error::source(&e).expect("the malformed value");
         assert_eq!(outer.to_string(), "malformed intervention item");
         let codec = outer.source().expect("the codec's reason");
         assert!(
-            codec.is::<serde::de::value::Error>(),
+            codec.is::<serde_json::Error>(),
             "the codec's own error, not its text: {codec:?}"
         );
         assert!(

@@ -3,14 +3,13 @@
 //! Decisions against a real engine are the integration tests' business.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
 
 use crate::domain::{DecisionWrite, Intervention};
 use crate::store::{
     InterventionStore, NotificationOutcome, StoreError, WriteOutcome, decision_expression,
-    read_item,
+    read_answer,
 };
 
 #[derive(Debug, Default)]
@@ -23,8 +22,8 @@ enum Script {
     /// Every decision applied, the record echoing the write.
     Accept,
     /// As the DynamoDB store does, minus the round trip: the update built,
-    /// then this item (what `ALL_NEW` returns) mapped to the record.
-    Item(HashMap<String, AttributeValue>),
+    /// then this answer's item (what `ALL_NEW` returns) read into the record.
+    Answer(Vec<u8>),
 }
 
 /// Records every call; answers as scripted.
@@ -54,16 +53,16 @@ impl StubStore {
         s
     }
 
-    /// Builds the update and maps `item` (what `ALL_NEW` returns) for the
-    /// next decision; [`Self::set_item`] arms the one after.
-    pub fn returning(item: HashMap<String, AttributeValue>) -> Self {
+    /// Builds the update and reads `answer` (an [`answer`] body) for the
+    /// next decision; [`Self::set_answer`] arms the one after.
+    pub fn returning(answer: Vec<u8>) -> Self {
         let s = Self::default();
-        s.set_item(item);
+        s.set_answer(answer);
         s
     }
 
-    pub fn set_item(&self, item: HashMap<String, AttributeValue>) {
-        *self.script.borrow_mut() = Script::Item(item);
+    pub fn set_answer(&self, answer: Vec<u8>) {
+        *self.script.borrow_mut() = Script::Answer(answer);
     }
 
     pub fn notification_answer(&self, answer: Result<NotificationOutcome, StoreError>) {
@@ -90,9 +89,9 @@ impl InterventionStore for StubStore {
                     ..Intervention::default()
                 }))
             }
-            Script::Item(item) => {
+            Script::Answer(body) => {
                 std::hint::black_box(decision_expression(write)?);
-                read_item(item).map(WriteOutcome::Applied)
+                read_answer(&body).map(WriteOutcome::Applied)
             }
         }
     }
@@ -109,4 +108,26 @@ impl InterventionStore for StubStore {
             .take()
             .unwrap_or(Ok(NotificationOutcome::Marked))
     }
+}
+
+/// DynamoDB's JSON answer to an `UpdateItem` with `ReturnValues=ALL_NEW`
+/// whose item is `item` (a plain JSON object: numbers become `N`, strings
+/// `S`, arrays `L`, objects `M`).
+pub fn answer(item: &Value) -> Vec<u8> {
+    fn typed(v: &Value) -> Value {
+        match v {
+            Value::Null => json!({ "NULL": true }),
+            Value::Bool(b) => json!({ "BOOL": b }),
+            Value::Number(n) => json!({ "N": n.to_string() }),
+            Value::String(s) => json!({ "S": s }),
+            Value::Array(l) => json!({ "L": l.iter().map(typed).collect::<Vec<_>>() }),
+            Value::Object(m) => json!({ "M": members(m) }),
+        }
+    }
+    fn members(m: &serde_json::Map<String, Value>) -> Value {
+        m.iter().map(|(k, v)| (k.clone(), typed(v))).collect()
+    }
+    let item = item.as_object().expect("an item is a JSON object");
+    let body = json!({"Attributes": members(item), "ConsumedCapacity": {"CapacityUnits": 1.0}});
+    serde_json::to_vec(&body).expect("JSON")
 }
