@@ -2,8 +2,8 @@
 //! serde: the record's own `Deserialize` drives, and each typed attribute
 //! (`{"S": "…"}`, `{"N": "12"}`, …) is handed over as the value it holds.
 //! The SDK's reading first builds a map of its own attribute type, an
-//! allocation and a SipHash per attribute: on the request path it cost more
-//! than everything of ours (docs/PERFORMANCE.md).
+//! allocation and a SipHash per attribute: after the signature, the largest
+//! part of its call (docs/PERFORMANCE.md, "The answer read from its body").
 
 use std::marker::PhantomData;
 
@@ -40,7 +40,7 @@ impl<'de, T: de::Deserialize<'de>> Visitor<'de> for Answer<'_, T> {
         let mut item = None;
         while let Some(wanted) = answer.next_key_seed(Text(|key: &str| key == self.0))? {
             if wanted {
-                item = Some(answer.next_value_seed(Payload::Map(PhantomData::<T>))?);
+                item = Some(answer.next_value_seed(Payload(Tag::M, PhantomData::<T>))?);
             } else {
                 answer.next_value::<IgnoredAny>()?;
             }
@@ -91,19 +91,18 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Attr<S> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut attr: A) -> Result<S::Value, A::Error> {
-        let seed = self.0;
-        let payload = attr
+        let tag = attr
             .next_key_seed(Text(|tag: &str| match tag {
-                "S" => Payload::Str,
-                "N" => Payload::Num,
-                "BOOL" => Payload::Bool,
-                "NULL" => Payload::Null,
-                "M" => Payload::Map,
-                "L" => Payload::List,
-                _ => Payload::Unread,
+                "S" => Tag::S,
+                "N" => Tag::N,
+                "BOOL" => Tag::Bool,
+                "NULL" => Tag::Null,
+                "M" => Tag::M,
+                "L" => Tag::L,
+                _ => Tag::Unread,
             }))?
             .ok_or_else(|| A::Error::custom("an attribute value without its type"))?;
-        let value = attr.next_value_seed(payload(seed))?;
+        let value = attr.next_value_seed(Payload(tag, self.0))?;
         match attr.next_key::<IgnoredAny>()? {
             None => Ok(value),
             Some(_) => Err(A::Error::custom("an attribute value of two types")),
@@ -111,30 +110,33 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Attr<S> {
     }
 }
 
-/// A typed attribute's payload, by its type.
-enum Payload<S> {
-    Str(S),
-    Num(S),
-    Bool(S),
-    Null(S),
-    Map(S),
-    List(S),
-    /// Sets and binary values.
-    Unread(S),
+/// An attribute value's type; sets and binary values are `Unread`.
+enum Tag {
+    S,
+    N,
+    Bool,
+    Null,
+    M,
+    L,
+    Unread,
 }
+
+/// A typed attribute's payload, read by its type into the seed.
+struct Payload<S>(Tag, S);
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Payload<S> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        match self {
-            Payload::Str(s) => d.deserialize_str(Text(|t: &str| plain(s, Plain::Str(t))))?,
-            Payload::Num(s) => d.deserialize_str(Text(|t: &str| plain(s, Plain::Num(t))))?,
-            Payload::Bool(s) => plain(s, Plain::Bool(bool::deserialize(d)?)),
-            Payload::Null(s) => IgnoredAny::deserialize(d).and_then(|_| plain(s, Plain::Null)),
-            Payload::Unread(s) => IgnoredAny::deserialize(d).and_then(|_| plain(s, Plain::Unread)),
-            Payload::Map(s) => d.deserialize_map(Nested(s)),
-            Payload::List(s) => d.deserialize_seq(Nested(s)),
+        let Payload(tag, s) = self;
+        match tag {
+            Tag::S => d.deserialize_str(Text(|t: &str| plain(s, Plain::Str(t))))?,
+            Tag::N => d.deserialize_str(Text(|t: &str| plain(s, Plain::Num(t))))?,
+            Tag::Bool => plain(s, Plain::Bool(bool::deserialize(d)?)),
+            Tag::Null => IgnoredAny::deserialize(d).and_then(|_| plain(s, Plain::Null)),
+            Tag::Unread => IgnoredAny::deserialize(d).and_then(|_| plain(s, Plain::Unread)),
+            Tag::M => d.deserialize_map(Nested(s)),
+            Tag::L => d.deserialize_seq(Nested(s)),
         }
     }
 }
