@@ -17,8 +17,9 @@
 //!   type; [`process`]: start-up and the runtime loop ([`run`], all that
 //!   `main` calls).
 //!
-//! Public: [`run`] for `main`; [`https_connector`] and the SigV4 signer
-//! ([`SigningKeys`]) for the floor bench.
+//! Public: [`run`] for `main`; [`https_connector`], the SigV4 signer
+//! ([`SigningKeys`]) and the answer's reader ([`read_answer`]) for the
+//! floor bench.
 //! The rooms themselves are open only to the test kit's builds (`cfg(test)`,
 //! the `testing` feature) for the integration tests and the bench; in the
 //! deployed build they are private, so the dead-code lint sees all of them.
@@ -43,6 +44,7 @@ rooms!(
 pub use aws::sigv4::{Canonical, Scope, SigningKeys};
 pub use keys::https_connector;
 pub use process::run;
+pub use store::read_answer;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -17,7 +17,6 @@ mod item;
 
 use answer::applied;
 pub(crate) use answer::ReadAnswersOurselves;
-#[cfg(any(test, feature = "testing"))]
 pub use answer::read_answer;
 
 use error::classify;
