@@ -75,15 +75,18 @@ impl DeserializeResponse for RawAnswer {
         response: &HttpResponse,
         cfg: &ConfigBag,
     ) -> Result<Output, OrchestratorError<OperationError>> {
-        match (response.body().bytes(), self.0.load::<SharedResponseDeserializer>()) {
-            (Some(body), _) if response.status().is_success() => {
-                let raw = AttributeValue::B(Blob::new(body));
-                let attributes = HashMap::from([(RAW_ANSWER.to_owned(), raw)]);
-                let output = UpdateItemOutput::builder().set_attributes(Some(attributes));
-                Ok(Output::erase(output.build()))
-            }
-            (_, Some(sdk)) => sdk.deserialize_nonstreaming_with_config(response, cfg),
-            (_, None) => Err(OrchestratorError::other("no deserializer for UpdateItem's errors")),
+        if let Some(body) = response.body().bytes()
+            && response.status().is_success()
+        {
+            let raw = AttributeValue::B(Blob::new(body));
+            let attributes = HashMap::from([(RAW_ANSWER.to_owned(), raw)]);
+            let output = UpdateItemOutput::builder().set_attributes(Some(attributes));
+            return Ok(Output::erase(output.build()));
+        }
+        // Errors only: the layer is looked up where the SDK's reading is needed.
+        match self.0.load::<SharedResponseDeserializer>() {
+            Some(sdk) => sdk.deserialize_nonstreaming_with_config(response, cfg),
+            None => Err(OrchestratorError::other("no deserializer for UpdateItem's errors")),
         }
     }
 }
