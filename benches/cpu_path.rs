@@ -21,22 +21,24 @@ fn main() {
     divan::main();
 }
 
-/// DynamoDB's answer to the decision's `UpdateItem`, with the record.
+/// DynamoDB's answer to the decision's `UpdateItem`: the test kit's record
+/// as the decision leaves it (verified, its history kept).
 fn stored_item() -> Vec<u8> {
-    let item = json!({
-        "id": 3, "status": 4, "type": 1, "description": "Replace the ventilation filters",
-        "imgSignature": "signatures/3.png", "codePin": 123456, "autoCreated": true, "creationStatus": 1,
-        "scheduledStart": "2024-12-01T12:34:56.000Z", "scheduledEnd": "2024-12-05T14:56:23.000Z",
-        "actualStart": "2024-12-01T12:34:56.000Z", "actualEnd": "2024-12-01T16:00:00.000Z",
-        "providerName": "AirPro", "providerEmail": "team@airpro.example",
-        "providerActionComment": "Filters replaced on floors 1-4", "providerGeneralComment": "Floor 5 inaccessible",
-        "assignedCompanyContactId": 1, "assignedUserId": 1, "verifiedByUserId": 42,
-        "verifiedAt": "2024-12-09T14:23:00.000Z", "decisionComment": "Filters replaced, thank you.",
-        "attendeeCount": 25, "routineId": 1, "organizationId": 1, "createdByUserId": 1,
-        "updatedAt": "2024-12-09T14:23:00.000Z", "createdAt": "2024-01-15T08:45:00.000Z",
-        "verificationHistory": [{"decision": 1, "decisionComment": "Filters replaced, thank you.",
-            "userId": 42, "sessionId": "session-42", "at": "2024-12-09T14:23:00.000Z"}]
-    });
+    let mut item = testing::stored(3, 4, 1);
+    let comment = "Filters replaced, thank you.";
+    let at = "2024-12-09T14:23:00.000Z";
+    for (field, value) in [
+        ("verifiedByUserId", json!(42)),
+        ("verifiedAt", json!(at)),
+        ("decisionComment", json!(comment)),
+        (
+            "verificationHistory",
+            json!([{"decision": 1, "decisionComment": comment,
+            "userId": 42, "sessionId": "session-42", "at": at}]),
+        ),
+    ] {
+        item[field] = value;
+    }
     stores::answer(&item)
 }
 

@@ -128,14 +128,40 @@ pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
     }
 }
 
-/// An intervention record with only its id, status and organisation set.
+/// An intervention with every field of the API reference set except the
+/// verification and archive fields, in `status`, owned by `org`.
+pub fn stored(id: i64, status: i64, org: i64) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "status": status,
+        "type": 1,
+        "description": "Boiler maintenance",
+        "imgSignature": "signature.png",
+        "codePin": 123456,
+        "autoCreated": true,
+        "creationStatus": 1,
+        "scheduledStart": "2024-12-01T12:34:56.000Z",
+        "scheduledEnd": "2024-12-05T14:56:23.000Z",
+        "actualStart": "2024-12-01T12:34:56.000Z",
+        "actualEnd": "2024-12-01T15:00:00.000Z",
+        "providerName": "Provider name",
+        "providerEmail": "provider@example.fr",
+        "providerActionComment": "Replaced the pump",
+        "providerGeneralComment": "All good",
+        "assignedCompanyContactId": 3,
+        "assignedUserId": 4,
+        "attendeeCount": 2,
+        "routineId": 5,
+        "organizationId": org,
+        "createdByUserId": 6,
+        "updatedAt": "2024-12-01T15:00:00.000Z",
+        "createdAt": "2024-01-15T08:45:00.000Z"
+    })
+}
+
+/// The same record as the function reads it: [`stored`], typed.
 pub fn record(id: i64, status: i64, organization_id: i64) -> Intervention {
-    Intervention {
-        id: Some(id),
-        status: Some(status.into()),
-        organization_id: Some(organization_id),
-        ..Intervention::default()
-    }
+    serde_json::from_value(stored(id, status, organization_id)).expect("the fixture is a record")
 }
 
 /// Polls a future that cannot wait (keys in memory, a stand-in store) to its

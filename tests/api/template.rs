@@ -321,9 +321,13 @@ fn policy_grants_exactly_the_store_actions_on_the_two_tables() {
     let update = statements
         .iter()
         .find(|s| format!("{:?}", at(s, &["Action"])).contains("UpdateItem"));
-    let update_resources = update
-        .map(|s| format!("{:?}", at(s, &["Resource"])))
-        .unwrap_or_default();
+    let update_resources = format!(
+        "{:?}",
+        at(
+            update.expect("a statement allowing UpdateItem"),
+            &["Resource"]
+        )
+    );
     assert!(
         update_resources.contains("InterventionsTable")
             && update_resources.contains("NotificationsTable")

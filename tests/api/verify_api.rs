@@ -82,8 +82,7 @@ async fn reject_moves_3_to_5_and_appends_to_existing_history() {
     let stored = h.intervention(2).await;
     let history = stored["verificationHistory"]
         .as_array()
-        .cloned()
-        .unwrap_or_default();
+        .expect("the stored record's verificationHistory");
     assert_eq!(history.len(), 2);
     assert_eq!(history[1]["decision"], 2);
     assert_eq!(history[1]["decisionComment"], "Not done");

@@ -170,36 +170,7 @@ impl HarnessBuilder {
     }
 }
 
-/// An intervention with every field of the API reference set except the
-/// verification and archive fields, in `status`, owned by `org`.
-pub fn intervention(id: i64, status: i64, org: i64) -> Value {
-    json!({
-        "id": id,
-        "status": status,
-        "type": 1,
-        "description": "Boiler maintenance",
-        "imgSignature": "signature.png",
-        "codePin": 123456,
-        "autoCreated": true,
-        "creationStatus": 1,
-        "scheduledStart": "2024-12-01T12:34:56.000Z",
-        "scheduledEnd": "2024-12-05T14:56:23.000Z",
-        "actualStart": "2024-12-01T12:34:56.000Z",
-        "actualEnd": "2024-12-01T15:00:00.000Z",
-        "providerName": "Provider name",
-        "providerEmail": "provider@example.fr",
-        "providerActionComment": "Replaced the pump",
-        "providerGeneralComment": "All good",
-        "assignedCompanyContactId": 3,
-        "assignedUserId": 4,
-        "attendeeCount": 2,
-        "routineId": 5,
-        "organizationId": org,
-        "createdByUserId": 6,
-        "updatedAt": "2024-12-01T15:00:00.000Z",
-        "createdAt": "2024-01-15T08:45:00.000Z"
-    })
-}
+pub use intervention_verify::testing::stored as intervention;
 
 /// A decision by `user`, acting for `orgs`, on intervention `id`: both
 /// tokens valid, `body` as JSON.
