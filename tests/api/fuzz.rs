@@ -182,14 +182,9 @@ fn check_response(
         prop_assert!(p["code"].as_str().is_some_and(|t| !t.is_empty()));
         prop_assert_eq!(&p["requestId"], "fuzz");
         if status == 400 {
-            let errors = p["errors"].as_array().cloned();
-            prop_assert!(
-                errors.as_ref().is_some_and(|e| !e.is_empty()),
-                "400 without errors: {}",
-                text
-            );
-            let errors = errors.unwrap_or_default();
-            for e in errors {
+            let errors = p["errors"].as_array().filter(|e| !e.is_empty());
+            prop_assert!(errors.is_some(), "400 without errors: {}", text);
+            for e in errors.into_iter().flatten() {
                 prop_assert!(e["pointer"].as_str().is_some_and(|s| s.starts_with('#')));
                 prop_assert!(e["detail"].as_str().is_some_and(|s| !s.is_empty()));
             }
