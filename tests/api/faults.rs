@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use crate::helpers::engine::{Engine, create_tables_named, put};
 use crate::helpers::proxy::Proxy;
-use crate::helpers::{Event, Harness, call, decision, intervention, send};
+use crate::helpers::{Event, Harness, call, decision, send, stored};
 use intervention_verify::config::CallLimits;
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ fn assert_503(status: u16, body: &Value) {
 /// decision, and the caller's decision on it.
 async fn awaiting(id: i64, comment: &str) -> (Harness, Event) {
     let h = harness_with(timeouts()).await;
-    put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+    put(&h.client, &h.interventions, stored(id, 3, ORG)).await;
     (h, call(id, USER, &[ORG], decision(1, comment)))
 }
 
@@ -107,7 +107,7 @@ async fn stopped_engine_is_503_within_the_sdk_timeout_and_recovers_without_resta
     // Back up (moto keeps tables in memory: recreate them), same App, same client.
     engine().restart();
     create_tables_named(&h.client, &h.interventions, &h.notifications).await;
-    put(&h.client, &h.interventions, intervention(1, 3, ORG)).await;
+    put(&h.client, &h.interventions, stored(1, 3, ORG)).await;
     let (status, body) = send(&h.app, &event).await;
     assert_eq!(status, 200, "recovered: {body}");
     assert_eq!(whole_or_nothing(&h.intervention(1).await), "whole");
@@ -130,7 +130,7 @@ async fn slow_engine_times_out_at_the_sdk_and_never_half_writes() {
 
 async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
     let h = harness_with(timeouts()).await;
-    put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+    put(&h.client, &h.interventions, stored(id, 3, ORG)).await;
     let event = call(id, USER, &[ORG], decision(1, code));
 
     // Fewer failures than attempts: the SDK retries and the decision lands.
@@ -146,7 +146,7 @@ async fn retried_then_exhausted(code: &str, http_status: u16, id: i64) {
     assert_eq!(whole_or_nothing(&h.intervention(id).await), "whole");
 
     // As many failures as attempts: 503 with Retry-After, nothing written.
-    put(&h.client, &h.interventions, intervention(id + 1, 3, ORG)).await;
+    put(&h.client, &h.interventions, stored(id + 1, 3, ORG)).await;
     engine().reset_stats();
     engine().inject(code, 3, http_status);
     let event = call(id + 1, USER, &[ORG], decision(1, code));
@@ -212,7 +212,7 @@ async fn a_slow_engine_answers_503_before_the_invocations_deadline() {
     // The SDK's own limits (4 s, retries) are longer than the invocation
     // has left: only the deadline can answer in time.
     let h = harness_with(CallLimits::default()).await;
-    put(&h.client, &h.interventions, intervention(20, 3, ORG)).await;
+    put(&h.client, &h.interventions, stored(20, 3, ORG)).await;
     let event = call(20, USER, &[ORG], decision(1, "deadline"));
     let budget = Duration::from_millis(1500);
     engine().delay(3000);
@@ -235,7 +235,7 @@ async fn a_slow_engine_answers_503_before_the_invocations_deadline() {
 async fn a_slow_notification_write_is_dropped_at_the_deadline_and_the_decision_stands() {
     let _serial = SERIAL.lock().await;
     let h = harness_with(CallLimits::default()).await;
-    put(&h.client, &h.interventions, intervention(21, 3, ORG)).await;
+    put(&h.client, &h.interventions, stored(21, 3, ORG)).await;
     put(
         &h.client,
         &h.notifications,
@@ -273,7 +273,7 @@ async fn a_connection_the_server_closed_is_replaced_and_the_decision_applies_onc
         .build()
         .await;
     for id in 1..=3 {
-        put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+        put(&h.client, &h.interventions, stored(id, 3, ORG)).await;
     }
     let (status, body) = send(&h.app, &call(1, USER, &[ORG], decision(1, "kept"))).await;
     assert_eq!(status, 200, "{body}");

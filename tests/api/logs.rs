@@ -5,7 +5,7 @@
 
 use crate::helpers::engine::put;
 use crate::helpers::runtime::{function_env, rest_event, run, statuses};
-use crate::helpers::{harness, intervention, tokens};
+use crate::helpers::{harness, stored, tokens};
 use serde_json::{Value, json};
 
 const COMMENT: &str = "ZEBRA-7f3a confidential remark about the provider";
@@ -13,8 +13,8 @@ const COMMENT: &str = "ZEBRA-7f3a confidential remark about the provider";
 #[tokio::test]
 async fn logs_hold_one_line_per_request_and_nothing_secret() {
     let h = harness().await;
-    put(&h.client, &h.interventions, intervention(1, 3, 4)).await;
-    put(&h.client, &h.interventions, intervention(2, 2, 4)).await;
+    put(&h.client, &h.interventions, stored(1, 3, 4)).await;
+    put(&h.client, &h.interventions, stored(2, 2, 4)).await;
     put(
         &h.client,
         &h.notifications,
@@ -113,7 +113,7 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
     let h = harness().await;
-    put(&h.client, &h.interventions, intervention(1, 3, 4)).await;
+    put(&h.client, &h.interventions, stored(1, 3, 4)).await;
     let secret = "logs-test-session-secret-value-0123456789";
     let secret_id = format!("logs/session-{}", std::process::id());
     crate::helpers::engine::put_secret(&secret_id, secret).await;

@@ -4,7 +4,7 @@
 //! accepted with the settings the README's "Identity providers" gives.
 
 use crate::helpers::oidc::{self, OpenIdProvider, resource};
-use crate::helpers::{Event, Harness, decision, engine::put, intervention, send, tokens};
+use crate::helpers::{Event, Harness, decision, engine::put, send, stored, tokens};
 use intervention_verify::auth::{
     AccessKeySources, AuthSettings, Authenticator, ClaimNames, KeyClients, ScopeClaims,
     SecretSource,
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 /// Applies a decision with `access` on a new intervention of `org` and says
 /// what came back and what the table now holds.
 async fn decide(h: &Harness, id: i64, org: i64, user: i64, access: &str) -> (u16, Value, Value) {
-    put(&h.client, &h.interventions, intervention(id, 3, org)).await;
+    put(&h.client, &h.interventions, stored(id, 3, org)).await;
     let event = Event::patch(id)
         .tokens(access, &tokens::session(user))
         .header("content-type", "application/json")

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::helpers::engine::{get, put};
-use crate::helpers::{Event, call, decision, harness, intervention, send};
+use crate::helpers::{Event, call, decision, harness, send, stored};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
@@ -30,7 +30,7 @@ async fn thirty_two_concurrent_decisions_apply_exactly_once_twenty_times() {
     let mut applied_by = Vec::new();
     for round in 0..ROUNDS {
         let id = 100 + round;
-        put(&h.client, &h.interventions, intervention(id, 3, ORG)).await;
+        put(&h.client, &h.interventions, stored(id, 3, ORG)).await;
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..RACERS {
             let h = h.clone();

@@ -3,7 +3,7 @@
 //! no other test's requests are counted.
 
 use crate::helpers::engine::{Engine, put};
-use crate::helpers::{Harness, call, decision, intervention, send};
+use crate::helpers::{Harness, call, decision, send, stored};
 use intervention_verify::store::IAM_ACTIONS;
 use serde_json::json;
 
@@ -12,7 +12,7 @@ async fn one_request_per_decision_two_with_a_notification() {
     let e = Engine::start();
     let h = Harness::builder().on(&e).build().await;
     for id in 1..=3 {
-        put(&h.client, &h.interventions, intervention(id, 3, 1)).await;
+        put(&h.client, &h.interventions, stored(id, 3, 1)).await;
     }
     put(
         &h.client,

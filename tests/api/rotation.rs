@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::helpers::engine::{engine, put, secrets_client};
 use crate::helpers::issuer::{Answer, Issuer, jwks};
 use crate::helpers::proxy::Proxy;
-use crate::helpers::{Harness, call, decision, intervention, tokens};
+use crate::helpers::{Harness, call, decision, stored, tokens};
 use intervention_verify::auth::{
     AccessKeySources, AuthError, AuthSettings, Authenticator, KeyClients, Reason, SecretSource,
     TokenKind,
@@ -246,7 +246,7 @@ async fn a_failing_issuer_keeps_the_last_good_keys_and_never_causes_a_5xx() {
     let clock = Clock::manual();
     let (issuer, v) = issuer_publishing("ed-1", &clock).await;
     let h = Harness::builder().authenticator(v).build().await;
-    put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
+    put(&h.client, &h.interventions, stored(1, 3, 1)).await;
     let good = access_with_kid(Algorithm::EdDSA, "k1");
     let mut fetches = issuer.hits();
     for (what, answer) in [
@@ -309,7 +309,7 @@ async fn an_issuer_down_at_start_up_means_503_then_200_once_it_is_up() {
         .await
         .unwrap_or_else(|e| panic!("start-up must not fail on an unreachable issuer: {e}"));
     let h = Harness::builder().authenticator(v).build().await;
-    put(&h.client, &h.interventions, intervention(1, 3, 1)).await;
+    put(&h.client, &h.interventions, stored(1, 3, 1)).await;
     let token = access_with_kid(Algorithm::RS256, "k1");
 
     let (status, body) = send_with(&h, &token, 1).await;
@@ -344,7 +344,7 @@ async fn secrets_manager_unreachable_at_start_up_means_503_then_recovery() {
         .await
         .unwrap_or_else(|e| panic!("start-up must not fail on an unreachable service: {e}"));
     let h = Harness::builder().authenticator(v).build().await;
-    put(&h.client, &h.interventions, intervention(2, 3, 1)).await;
+    put(&h.client, &h.interventions, stored(2, 3, 1)).await;
 
     let event = call(2, USER, &[1], decision(2, "no"))
         .header("x-session-token", session_signed_with(&secret_version(1)));

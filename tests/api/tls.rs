@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use crate::helpers::engine::{engine, put};
 use crate::helpers::runtime::{function_env, rest_event, run, statuses};
 use crate::helpers::tls::{self, TlsFront};
-use crate::helpers::{harness, intervention, tokens};
+use crate::helpers::{harness, stored, tokens};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnect_after_the_endpoint_closed_an_idle_connection_resumes_the_tls_session() {
     let h = harness().await;
     for id in 1..=3 {
-        put(&h.client, &h.interventions, intervention(id, 3, 4)).await;
+        put(&h.client, &h.interventions, stored(id, 3, 4)).await;
     }
     // Idle connections closed after 300 ms; the invocations come 800 ms apart.
     let front = TlsFront::start(engine().port, Duration::from_millis(300)).await;

@@ -3,7 +3,7 @@
 //! a refused request leaves the table as it was.
 
 use crate::helpers::engine::{get, put};
-use crate::helpers::{Harness, call, decision, harness, intervention, send, send_raw};
+use crate::helpers::{Harness, call, decision, harness, send, send_raw, stored};
 use aws_sdk_dynamodb::types::AttributeValue;
 use intervention_verify::testing::REFERENCE_FIELDS;
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ fn is_iso_millis(v: &Value) -> bool {
 
 #[tokio::test]
 async fn accept_moves_3_to_4_and_answers_the_exact_shape() {
-    let seed = intervention(1, 3, ORG);
+    let seed = stored(1, 3, ORG);
     let h = seeded(std::slice::from_ref(&seed)).await;
     let (status, text) = send_raw(&h.app, &call(1, USER, &[ORG], decision(1, "Looks right"))).await;
     assert_eq!(status, 200, "{text}");
@@ -73,7 +73,7 @@ async fn accept_moves_3_to_4_and_answers_the_exact_shape() {
 
 #[tokio::test]
 async fn reject_moves_3_to_5_and_appends_to_existing_history() {
-    let mut seed = intervention(2, 3, ORG);
+    let mut seed = stored(2, 3, ORG);
     seed["verificationHistory"] = json!([{"decision": 1, "decisionComment": "old", "userId": 1, "sessionId": "s", "at": "2024-01-01T00:00:00.000Z"}]);
     let h = seeded(&[seed]).await;
     let (status, body) = send(&h.app, &call(2, USER, &[ORG], decision(2, "Not done"))).await;
@@ -90,21 +90,21 @@ async fn reject_moves_3_to_5_and_appends_to_existing_history() {
 
 #[tokio::test]
 async fn refusals_answer_409_with_a_reason_and_write_nothing() {
-    let mut archived = intervention(16, 3, ORG);
+    let mut archived = stored(16, 3, ORG);
     archived["archivedAt"] = json!("2024-12-09T14:23:00.000Z");
-    let mut archived_verified = intervention(17, 4, ORG);
+    let mut archived_verified = stored(17, 4, ORG);
     archived_verified["archivedAt"] = json!("2024-12-09T14:23:00.000Z");
     archived_verified["verifiedByUserId"] = json!(USER);
     archived_verified["decisionComment"] = json!("same");
-    let mut verified = intervention(14, 4, ORG);
+    let mut verified = stored(14, 4, ORG);
     verified["verifiedByUserId"] = json!(USER + 1);
     verified["decisionComment"] = json!("same");
     let items = vec![
-        intervention(11, 1, ORG),
-        intervention(12, 2, ORG),
-        intervention(13, 6, ORG),
+        stored(11, 1, ORG),
+        stored(12, 2, ORG),
+        stored(13, 6, ORG),
         verified,
-        intervention(15, 5, ORG),
+        stored(15, 5, ORG),
         archived,
         archived_verified,
     ];
@@ -134,7 +134,7 @@ async fn refusals_answer_409_with_a_reason_and_write_nothing() {
 
 #[tokio::test]
 async fn other_organisation_is_indistinguishable_from_a_missing_id() {
-    let h = seeded(&[intervention(21, 3, ORG)]).await;
+    let h = seeded(&[stored(21, 3, ORG)]).await;
     let before = h.intervention(21).await;
     let mut foreign = call(21, USER, &[ORG + 1], decision(1, "x"));
     let mut missing = call(22, USER, &[ORG + 1], decision(1, "x"));
@@ -156,7 +156,7 @@ async fn other_organisation_is_indistinguishable_from_a_missing_id() {
 
 #[tokio::test]
 async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
-    let h = seeded(&[intervention(31, 3, ORG)]).await;
+    let h = seeded(&[stored(31, 3, ORG)]).await;
     let event = call(31, USER, &[ORG], decision(2, "Pump still leaks"));
     let (status, first) = send(&h.app, &event).await;
     assert_eq!(status, 200);
@@ -185,7 +185,7 @@ async fn exact_replay_is_200_and_writes_nothing_else_is_409() {
 
 #[tokio::test]
 async fn invalid_requests_leave_the_table_untouched() {
-    let h = seeded(&[intervention(41, 3, ORG)]).await;
+    let h = seeded(&[stored(41, 3, ORG)]).await;
     let before = h.intervention(41).await;
     let bad_body = call(41, USER, &[ORG], json!({"decision": 3}));
     let (status, body) = send(&h.app, &bad_body).await;
@@ -199,7 +199,7 @@ async fn invalid_requests_leave_the_table_untouched() {
 
 #[tokio::test]
 async fn sixteen_concurrent_decisions_apply_exactly_once() {
-    let h = std::sync::Arc::new(seeded(&[intervention(51, 3, ORG)]).await);
+    let h = std::sync::Arc::new(seeded(&[stored(51, 3, ORG)]).await);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..16_i64 {
         let h = h.clone();
@@ -244,12 +244,7 @@ async fn sixteen_concurrent_decisions_apply_exactly_once() {
 
 #[tokio::test]
 async fn notification_is_marked_read_only_for_its_recipient() {
-    let h = seeded(&[
-        intervention(61, 3, ORG),
-        intervention(62, 3, ORG),
-        intervention(63, 3, ORG),
-    ])
-    .await;
+    let h = seeded(&[stored(61, 3, ORG), stored(62, 3, ORG), stored(63, 3, ORG)]).await;
     put(
         &h.client,
         &h.notifications,

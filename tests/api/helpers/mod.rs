@@ -170,7 +170,7 @@ impl HarnessBuilder {
     }
 }
 
-pub use intervention_verify::testing::stored as intervention;
+pub use intervention_verify::testing::stored;
 
 /// A decision by `user`, acting for `orgs`, on intervention `id`: both
 /// tokens valid, `body` as JSON.
