@@ -65,7 +65,7 @@ pub(crate) fn https_client(
 /// always in the environment, and the full default chain (profile files, SSO,
 /// STS web identity, IMDS, ECS) costs start-up time and binary size for
 /// sources Lambda never uses (docs/PERFORMANCE.md).
-pub fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
+pub(crate) fn sdk_config(aws: &AwsSettings) -> Result<SdkConfig, std::io::Error> {
     use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
     use aws_sdk_dynamodb::config::{
         BehaviorVersion, Region, SharedCredentialsProvider, StalledStreamProtectionConfig,
@@ -158,7 +158,7 @@ impl Intercept for SkipInformationalHeaders {
 /// The DynamoDB client with the function's time limits and retry policy: SDK
 /// standard retries (throttling included), bounded so the operation timeout,
 /// shorter than the function's, always fires first.
-pub fn dynamodb_client(
+pub(crate) fn dynamodb_client(
     sdk: &SdkConfig,
     endpoint_url: Option<&str>,
     t: CallLimits,
@@ -187,7 +187,7 @@ pub(crate) const SECRETS_LIMITS: CallLimits = CallLimits {
 };
 
 /// The Secrets Manager client, on the same HTTPS client and configuration.
-pub fn secrets_client(
+pub(crate) fn secrets_client(
     sdk: &SdkConfig,
     endpoint_url: Option<&str>,
 ) -> aws_sdk_secretsmanager::Client {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// the table may hold is kept as it is (`Other`), never mistaken for a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "i64", into = "i64")]
-pub enum Status {
+pub(crate) enum Status {
     Planned,
     InProgress,
     ToVerify,
@@ -65,7 +65,7 @@ impl std::fmt::Display for Status {
 
 /// The client's verdict on a finished intervention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Accept,
     Reject,
 }
@@ -111,8 +111,8 @@ impl Decision {
 
 /// Who is asking, as established by both tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: i64,
+pub(crate) struct Caller {
+    pub(crate) user_id: i64,
     pub(crate) session_id: String,
     /// Distinct organisations the user acts for, sorted.
     pub(crate) organization_ids: Vec<i64>,
@@ -135,13 +135,13 @@ impl Caller {
 /// An intervention's id: an integer the JavaScript clients hold exactly
 /// (within ±(2^53 − 1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InterventionId(i64);
+pub(crate) struct InterventionId(i64);
 
 impl InterventionId {
     /// The largest id either way (`Number.MAX_SAFE_INTEGER`).
     pub(crate) const MAX: i64 = 9_007_199_254_740_991;
 
-    pub fn new(id: i64) -> Option<Self> {
+    pub(crate) fn new(id: i64) -> Option<Self> {
         (-Self::MAX..=Self::MAX).contains(&id).then_some(Self(id))
     }
 
@@ -152,11 +152,11 @@ impl InterventionId {
 
 /// A validated request: what the caller wants done to which intervention.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyCommand {
-    pub intervention_id: InterventionId,
-    pub decision: Decision,
-    pub comment: String,
-    pub notification_id: Option<String>,
+pub(crate) struct VerifyCommand {
+    pub(crate) intervention_id: InterventionId,
+    pub(crate) decision: Decision,
+    pub(crate) comment: String,
+    pub(crate) notification_id: Option<String>,
 }
 
 /// The intervention record as the API exposes it: the 28 fields of the
@@ -199,7 +199,7 @@ pub struct Intervention {
 
 /// Why a decision cannot be applied: the 404/409 rules of docs/CONTRACT.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Missing, or owned by an organisation the caller does not act for.
     NotFound,
     Archived {
@@ -236,29 +236,29 @@ pub(crate) enum Verdict {
 /// Everything the store needs for the one conditional write: the change and
 /// the preconditions, already decided here so the adapter only translates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecisionWrite {
-    pub intervention_id: InterventionId,
+pub(crate) struct DecisionWrite {
+    pub(crate) intervention_id: InterventionId,
     /// The write applies only to an intervention of one of these.
-    pub organization_ids: Vec<i64>,
-    pub new_status: Status,
-    pub entry: HistoryEntry,
+    pub(crate) organization_ids: Vec<i64>,
+    pub(crate) new_status: Status,
+    pub(crate) entry: HistoryEntry,
 }
 
 /// One element of `verificationHistory`: the audit trail of applied decisions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HistoryEntry {
-    pub decision: i64,
-    pub decision_comment: String,
-    pub user_id: i64,
-    pub session_id: String,
-    pub at: String,
+pub(crate) struct HistoryEntry {
+    pub(crate) decision: i64,
+    pub(crate) decision_comment: String,
+    pub(crate) user_id: i64,
+    pub(crate) session_id: String,
+    pub(crate) at: String,
 }
 
 /// The write that applies `command` for `caller` at `now` (ISO-8601 UTC).
 /// A caller acting for no organisation owns no intervention: not found,
 /// without asking the store (which could match nothing).
-pub fn plan_decision(
+pub(crate) fn plan_decision(
     caller: &Caller,
     command: &VerifyCommand,
     now: &str,

@@ -28,7 +28,7 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Why the function cannot start, naming the setting: the one start-up
 /// error, whether the environment is wrong or what it points at is.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{0} is required but not set")]
     Missing(&'static str),
     /// None of a group of alternatives is set (`A or B`, `one of A, B, C`).
@@ -53,8 +53,8 @@ impl ConfigError {
     }
 
     /// The variable it names (the first of a conflicting pair).
-    #[cfg(any(test, feature = "testing"))]
-    pub fn name(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             ConfigError::Missing(name)
             | ConfigError::MissingOneOf([name, ..])
@@ -78,7 +78,7 @@ fn one_of(names: &[&str]) -> String {
 /// One offending input, named by a JSON pointer (docs/CONTRACT.md, "Request rules")
 /// (`#/decisionComment`, `#/interventionId`, `#` for the whole body).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
+pub(crate) struct FieldError {
     pub(crate) pointer: &'static str,
     pub(crate) detail: String,
 }
@@ -93,7 +93,7 @@ impl FieldError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
     /// A token refused (401), or keys it needs never obtained (503).

@@ -20,13 +20,13 @@ use crate::telemetry::{self, RequestRecord};
 use crate::timer;
 
 /// Everything built once at start-up and shared by every request.
-pub struct App<S> {
-    pub authenticator: Authenticator,
-    pub store: S,
-    pub origins: AllowedOrigins,
+pub(crate) struct App<S> {
+    pub(crate) authenticator: Authenticator,
+    pub(crate) store: S,
+    pub(crate) origins: AllowedOrigins,
     /// Where the per-request log line goes: stdout in production
     /// ([`telemetry::stdout_sink`]); tests collect or drop it.
-    pub log_sink: fn(&str),
+    pub(crate) log_sink: fn(&str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Outcome {
 
 /// Kept back from the invocation's deadline: the time to serialise the
 /// answer and post it to the Runtime API, with room for a slow scheduler.
-pub const ANSWER_MARGIN: Duration = Duration::from_millis(400);
+pub(crate) const ANSWER_MARGIN: Duration = Duration::from_millis(400);
 
 /// When the answer must be ready: the invocation's deadline less
 /// [`ANSWER_MARGIN`]. `None` outside Lambda (no deadline in the context).
@@ -96,7 +96,7 @@ async fn within<T>(by: Option<Instant>, work: impl Future<Output = T>) -> Option
 /// Never fails: every error becomes a problem+json response here, so the
 /// runtime never turns one into a bare 500. Every dependency call shares the
 /// invocation's one deadline ([`answer_by`]).
-pub async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Response<Body> {
+pub(crate) async fn handle<S: InterventionStore>(app: &App<S>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
     // Parsed once: the log line carries it whatever the answer, and the

@@ -20,31 +20,34 @@
 //! Public: [`run`] for `main`; [`https_connector`], the SigV4 signer
 //! ([`SigningKeys`]) and the answer's reader ([`read_answer`]) for the
 //! floor bench.
-//! The rooms themselves are open only to the test kit's builds (`cfg(test)`,
-//! the `testing` feature) for the integration tests and the bench; in the
-//! deployed build they are private, so the dead-code lint sees all of them.
+//! The rooms are private and their items `pub(crate)`, so the dead-code lint
+//! sees all of them: the integration suites live in the crate ([`tests`],
+//! test builds only), and the bench reaches the path through the test kit
+//! ([`testing`], the `testing` feature), which also serves `dev-tokens`.
 
 // The start-up future nests deeper than rustc's default layout depth.
 #![recursion_limit = "256"]
 
-/// Declares each room: public in test-kit builds, private in the Lambda.
-macro_rules! rooms {
-    ($($room:ident),* $(,)?) => {$(
-        #[cfg(any(test, feature = "testing"))]
-        pub mod $room;
-        #[cfg(not(any(test, feature = "testing")))]
-        mod $room;
-    )*};
-}
-
-rooms!(
-    auth, aws, config, domain, edge, error, handler, keys, process, store, telemetry, timer
-);
+mod auth;
+mod aws;
+mod config;
+mod domain;
+mod edge;
+mod error;
+mod handler;
+mod keys;
+mod process;
+mod store;
+mod telemetry;
+mod timer;
 
 pub use aws::sigv4::{Canonical, Scope, SigningKeys};
-pub use keys::https_connector;
+pub use keys::web::https_connector;
 pub use process::run;
-pub use store::read_answer;
+pub use store::answer::read_answer;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+
+#[cfg(test)]
+mod tests;

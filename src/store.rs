@@ -11,29 +11,28 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use crate::domain::{DecisionWrite, Intervention, Status};
 
-mod answer;
+pub(crate) mod answer;
 mod error;
 mod item;
 
 use answer::applied;
 pub(crate) use answer::ReadAnswersOurselves;
-pub use answer::read_answer;
 
 use error::classify;
-pub use error::StoreError;
+pub(crate) use error::StoreError;
 
 /// Every DynamoDB action this module calls, as IAM names them. The template's
-/// policy must grant exactly these (checked by `tests/api/template.rs`), and the
-/// engine must see no other (checked by `tests/api/request_count.rs`).
-#[cfg(any(test, feature = "testing"))]
-pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
+/// policy must grant exactly these (checked by `src/tests/api/template.rs`), and the
+/// engine must see no other (checked by `src/tests/api/request_count.rs`).
+#[cfg(test)]
+pub(crate) const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
 
 /// DynamoDB caps the operands of one `IN` at 100.
 const IN_OPERANDS: usize = 100;
 
 /// The result of the conditional decision write.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WriteOutcome {
+pub(crate) enum WriteOutcome {
     /// Applied; the record as it now stands.
     Applied(Intervention),
     /// The condition failed; the record as it was, if it exists.
@@ -41,7 +40,7 @@ pub enum WriteOutcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotificationOutcome {
+pub(crate) enum NotificationOutcome {
     /// `readAt` is set (now, or kept from before).
     Marked,
     Missing,
@@ -62,7 +61,7 @@ impl NotificationOutcome {
 /// What the handler needs from storage. Generic (not `dyn`) so the calls are
 /// static; tests put a recording double behind it for requests that must
 /// never reach storage.
-pub trait InterventionStore {
+pub(crate) trait InterventionStore {
     fn apply_decision(
         &self,
         write: &DecisionWrite,
@@ -76,7 +75,7 @@ pub trait InterventionStore {
     ) -> impl Future<Output = Result<NotificationOutcome, StoreError>>;
 }
 
-pub struct DynamoStore {
+pub(crate) struct DynamoStore {
     client: Client,
     interventions_table: String,
     notifications_table: String,
@@ -113,7 +112,7 @@ impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflict
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
+    pub(crate) fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
         Self {
             client,
             interventions_table,
@@ -123,7 +122,7 @@ impl DynamoStore {
 
     /// The decision's conditional `UpdateItem`, ready to send: `ALL_NEW` on
     /// success, `ALL_OLD` when the condition fails.
-    pub fn decision_request(
+    pub(crate) fn decision_request(
         &self,
         write: &DecisionWrite,
     ) -> Result<
@@ -176,14 +175,14 @@ pub(crate) enum WarmUpError {
 /// The update and condition of a decision, with their placeholders.
 /// Built apart from the SDK call so its text can be checked without an engine.
 #[derive(Debug, PartialEq)]
-pub struct DecisionExpression {
+pub(crate) struct DecisionExpression {
     pub(crate) update: String,
     pub(crate) condition: String,
     pub(crate) names: HashMap<String, String>,
     pub(crate) values: HashMap<String, AttributeValue>,
 }
 
-pub fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, StoreError> {
+pub(crate) fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, StoreError> {
     let names = [
         ("#id", "id"),
         ("#status", "status"),
@@ -336,7 +335,7 @@ mod tests {
 
     #[test]
     fn a_malformed_item_keeps_the_codec_error_as_its_source() {
-        let e = read_answer(br#"{"Attributes": {"id": {"S": "seven"}}}"#)
+        let e = crate::read_answer(br#"{"Attributes": {"id": {"S": "seven"}}}"#)
             .expect_err("a string id is not an intervention");
         assert!(matches!(e, StoreError::Internal(_)), "{e:?}");
         let outer = std::error::Error::source(&e).expect("the malformed value");

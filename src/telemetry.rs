@@ -9,23 +9,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 /// Every metric and dimension the function emits, in one place: the
-/// template's alarms and dashboard read these names, and `tests/api/template.rs`
+/// template's alarms and dashboard read these names, and `src/tests/api/template.rs`
 /// checks that they read nothing else, so renaming one breaks a test, not an
 /// alarm.
-pub mod metrics {
-    pub const NAMESPACE: &str = "InterventionVerify";
+pub(crate) mod metrics {
+    pub(crate) const NAMESPACE: &str = "InterventionVerify";
 
     /// Dimensions: fields of the log line.
     pub(crate) const OUTCOME: &str = "outcome";
     pub(crate) const STATUS_CLASS: &str = "statusClass";
     /// The Lambda version that served the request (`AWS_LAMBDA_FUNCTION_VERSION`),
     /// so a canary's metrics can be judged apart from the stable version's.
-    pub const FUNCTION_VERSION: &str = "functionVersion";
+    pub(crate) const FUNCTION_VERSION: &str = "functionVersion";
     /// The function (`AWS_LAMBDA_FUNCTION_NAME`), in every dimension set:
     /// two stacks in one account and region never share a series.
-    pub const FUNCTION_NAME: &str = "functionName";
-    #[cfg(any(test, feature = "testing"))]
-    pub const DIMENSIONS: &[&str] = &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
+    pub(crate) const FUNCTION_NAME: &str = "functionName";
+    #[cfg(test)]
+    pub(crate) const DIMENSIONS: &[&str] = &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
 
     /// Per request: 1 each.
     pub(crate) const REQUESTS: &str = "Requests";
@@ -46,8 +46,8 @@ pub mod metrics {
     /// Per cold start: 1, and the process's own init in milliseconds.
     pub(crate) const COLD_STARTS: &str = "ColdStarts";
     pub(crate) const INIT_DURATION: &str = "InitDuration";
-    #[cfg(any(test, feature = "testing"))]
-    pub const NAMES: &[&str] = &[
+    #[cfg(test)]
+    pub(crate) const NAMES: &[&str] = &[
         REQUESTS,
         SERVER_ERRORS,
         UNAUTHORIZED,
@@ -116,17 +116,17 @@ pub(crate) fn init() {
 
 /// What one request did, as the log line tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestRecord<'a> {
-    pub request_id: &'a str,
-    pub intervention_id: Option<i64>,
-    pub decision: Option<i64>,
+pub(crate) struct RequestRecord<'a> {
+    pub(crate) request_id: &'a str,
+    pub(crate) intervention_id: Option<i64>,
+    pub(crate) decision: Option<i64>,
     /// `applied`, `replayed`, or the error `code`.
-    pub outcome: &'static str,
-    pub status: u16,
-    pub latency: Duration,
+    pub(crate) outcome: &'static str,
+    pub(crate) status: u16,
+    pub(crate) latency: Duration,
     /// A decision attempt (`true`), or an answer that cannot fail a user
     /// (preflight, plain `OPTIONS`, 405), counted apart.
-    pub counted: bool,
+    pub(crate) counted: bool,
 }
 
 #[derive(Serialize)]
@@ -289,7 +289,7 @@ fn status_class(status: u16) -> &'static str {
 }
 
 /// The request's log line, without the trailing newline.
-pub fn request_line(r: &RequestRecord<'_>) -> String {
+pub(crate) fn request_line(r: &RequestRecord<'_>) -> String {
     let ms = (r.latency.as_secs_f64() * 1e6).round() / 1e3;
     let line = Line {
         level: if r.status >= 500 { "ERROR" } else { "INFO" },

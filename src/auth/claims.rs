@@ -13,7 +13,7 @@ pub(crate) const MAX_ORGANIZATIONS: usize = 300;
 
 /// Where the scopes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScopeClaims {
+pub(crate) enum ScopeClaims {
     /// `scope` and `scp` (RFC 8693 and the Okta / Entra ID form), together.
     Standard,
     /// This claim alone (Auth0 RBAC `permissions`, Entra app `roles`, …).
@@ -32,10 +32,10 @@ impl ScopeClaims {
 /// The claim names of the access token, from configuration. Names are
 /// `'static`: they are read once at start-up and live as long as the process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimNames {
-    pub user_id: &'static str,
-    pub organizations: &'static str,
-    pub scopes: ScopeClaims,
+pub(crate) struct ClaimNames {
+    pub(crate) user_id: &'static str,
+    pub(crate) organizations: &'static str,
+    pub(crate) scopes: ScopeClaims,
 }
 
 impl Default for ClaimNames {

@@ -3,7 +3,7 @@
 
 /// Which of the two tokens a failure concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
+pub(crate) enum TokenKind {
     Access,
     Session,
 }
@@ -19,7 +19,7 @@ impl TokenKind {
 
 /// Why a token was refused: a stable code for the log, never the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     TooLarge,
     NotText,
     MalformedHeader,
@@ -115,7 +115,7 @@ impl std::fmt::Display for Reason {
 
 /// Why authentication failed. The reason goes to the log, never the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     #[error("{} missing", .0.name())]
     Missing(TokenKind),
     #[error("{} invalid: {reason}", .kind.name())]

@@ -18,9 +18,9 @@ mod token;
 
 use jsonwebtoken::{Algorithm, Validation};
 
-pub use claims::{ClaimNames, ScopeClaims};
-pub use error::{AuthError, Reason, TokenKind};
-pub use secret::{Hs256Secret, SecretSource};
+pub(crate) use claims::{ClaimNames, ScopeClaims};
+pub(crate) use error::{AuthError, Reason, TokenKind};
+pub(crate) use secret::{Hs256Secret, SecretSource};
 
 use crate::config::vars;
 use crate::domain::Caller;
@@ -38,7 +38,7 @@ pub(crate) const LEEWAY_SECS: u64 = 30;
 /// JWKS document (always applies, wins over fetched keys), the issuer's JWKS
 /// endpoint, the HS256 secret of tokens without `kid`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AccessKeySources {
+pub(crate) struct AccessKeySources {
     pinned: Option<String>,
     jwks_url: Option<keys::JwksUrl>,
     secret: Option<SecretSource>,
@@ -47,7 +47,7 @@ pub struct AccessKeySources {
 impl AccessKeySources {
     /// `None` when all three are absent: the function would refuse every
     /// access token.
-    pub fn new(
+    pub(crate) fn new(
         pinned: Option<String>,
         jwks_url: Option<keys::JwksUrl>,
         secret: Option<SecretSource>,
@@ -75,24 +75,24 @@ impl AccessKeySources {
 
 /// Key sources and claim rules, from the environment.
 #[derive(Debug, Clone)]
-pub struct AuthSettings {
+pub(crate) struct AuthSettings {
     /// Where access tokens' keys come from: one source at least.
-    pub access: AccessKeySources,
-    pub session_secret: SecretSource,
-    pub issuer: Option<String>,
+    pub(crate) access: AccessKeySources,
+    pub(crate) session_secret: SecretSource,
+    pub(crate) issuer: Option<String>,
     /// `aud` must hold one of these (none: `aud` is not checked).
-    pub audiences: Vec<String>,
+    pub(crate) audiences: Vec<String>,
     /// `client_id`, else `azp`, else `cid` must be one of these (none: any).
-    pub client_ids: Vec<String>,
-    pub claims: ClaimNames,
+    pub(crate) client_ids: Vec<String>,
+    pub(crate) claims: ClaimNames,
 }
 
 /// What the authenticator needs to reach keys that live elsewhere.
 #[derive(Clone, Default)]
-pub struct KeyClients {
-    pub secrets: Option<aws_sdk_secretsmanager::Client>,
-    pub web: Option<keys::WebClient>,
-    pub clock: keys::Clock,
+pub(crate) struct KeyClients {
+    pub(crate) secrets: Option<aws_sdk_secretsmanager::Client>,
+    pub(crate) web: Option<keys::WebClient>,
+    pub(crate) clock: keys::Clock,
 }
 
 impl KeyClients {
@@ -113,7 +113,7 @@ fn config_error(name: &'static str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     access: AccessKeys,
     session: Secret,
     session_validation: Validation,
@@ -127,7 +127,7 @@ impl Authenticator {
     /// Reads every key source, concurrently. A wrong setting stops start-up;
     /// an unreachable source does not (its tokens answer 503 until it is
     /// reached).
-    pub async fn start(settings: &AuthSettings, clients: &KeyClients) -> Result<Self, ConfigError> {
+    pub(crate) async fn start(settings: &AuthSettings, clients: &KeyClients) -> Result<Self, ConfigError> {
         let session = Secret::start(
             &settings.session_secret,
             vars::SESSION_TOKEN_SECRET_ID,
@@ -149,7 +149,7 @@ impl Authenticator {
     }
 
     /// Checks both tokens and that they name the same user.
-    pub async fn authenticate(
+    pub(crate) async fn authenticate(
         &self,
         authorization: Option<&[u8]>,
         session_token: Option<&[u8]>,

@@ -18,7 +18,7 @@ pub(crate) const MIN_SECRET_BYTES: usize = 32;
 /// one reaches the authenticator, so a short secret cannot be handed to it. Its
 /// bytes never print.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Hs256Secret(Box<[u8]>);
+pub(crate) struct Hs256Secret(Box<[u8]>);
 
 /// A candidate secret shorter than [`MIN_SECRET_BYTES`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl std::fmt::Debug for Hs256Secret {
 
 /// Where an HS256 secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// The value itself (local runs and tests).
     Value(Hs256Secret),
     /// A Secrets Manager secret name or ARN (production): read at start-up

@@ -9,26 +9,26 @@ use crate::keys::JwksUrl;
 mod origins;
 pub(crate) mod vars;
 
-pub use origins::AllowedOrigins;
+pub(crate) use origins::AllowedOrigins;
 use origins::parse_origins;
 
 /// Variables without which the function does not start.
-#[cfg(any(test, feature = "testing"))]
-pub const REQUIRED_VARIABLES: &[&str] = &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
+#[cfg(test)]
+pub(crate) const REQUIRED_VARIABLES: &[&str] = &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
 /// Exactly one of these: the session secret's value (local runs, tests) or
 /// its Secrets Manager id (production).
-pub const SESSION_SECRET_VARIABLES: &[&str] =
+pub(crate) const SESSION_SECRET_VARIABLES: &[&str] =
     &[vars::SESSION_TOKEN_SECRET, vars::SESSION_TOKEN_SECRET_ID];
 /// At least one of these (and at most one of the two HS256 forms).
-pub const ACCESS_KEY_VARIABLES: &[&str] = &[
+pub(crate) const ACCESS_KEY_VARIABLES: &[&str] = &[
     vars::ACCESS_TOKEN_JWKS,
     vars::ACCESS_TOKEN_JWKS_URL,
     vars::ACCESS_TOKEN_SECRET,
     vars::ACCESS_TOKEN_SECRET_ID,
 ];
 /// Read when set.
-#[cfg(any(test, feature = "testing"))]
-pub const OPTIONAL_VARIABLES: &[&str] = &[
+#[cfg(test)]
+pub(crate) const OPTIONAL_VARIABLES: &[&str] = &[
     vars::ACCESS_TOKEN_ISSUER,
     vars::ACCESS_TOKEN_AUDIENCE,
     vars::ACCESS_TOKEN_CLIENT_IDS,
@@ -58,13 +58,13 @@ pub(crate) use crate::error::ConfigError;
 /// The operation limit must stay below the function's own timeout so a slow
 /// engine gets a 503, not a Lambda timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits {
-    pub connect: Duration,
-    pub attempt: Duration,
-    pub operation: Duration,
-    pub max_attempts: u32,
+pub(crate) struct CallLimits {
+    pub(crate) connect: Duration,
+    pub(crate) attempt: Duration,
+    pub(crate) operation: Duration,
+    pub(crate) max_attempts: u32,
     /// First retry delay (jittered, doubling): short, since a client waits.
-    pub initial_backoff: Duration,
+    pub(crate) initial_backoff: Duration,
 }
 
 impl Default for CallLimits {
@@ -83,22 +83,22 @@ impl Default for CallLimits {
 }
 
 #[derive(Clone)]
-pub struct Config {
+pub(crate) struct Config {
     pub(crate) interventions_table: String,
-    pub notifications_table: String,
+    pub(crate) notifications_table: String,
     pub(crate) auth: AuthSettings,
     pub(crate) allowed_origins: AllowedOrigins,
     pub(crate) dynamo: CallLimits,
-    pub aws: AwsSettings,
+    pub(crate) aws: AwsSettings,
 }
 
 /// Where the AWS services are and how to reach them. Credentials come from
 /// the environment, where Lambda puts them (read by the SDK when it signs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsSettings {
+pub(crate) struct AwsSettings {
     pub(crate) region: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a local engine.
-    pub dynamodb_endpoint: Option<String>,
+    pub(crate) dynamodb_endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`.
     pub(crate) secrets_endpoint: Option<String>,
     /// Extra PEM roots to trust besides the built-in ones.
@@ -106,7 +106,7 @@ pub struct AwsSettings {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub(crate) fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 

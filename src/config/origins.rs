@@ -5,7 +5,7 @@ use super::ConfigError;
 
 /// Which origins get `Access-Control-Allow-Origin` on responses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum AllowedOrigins {
+pub(crate) enum AllowedOrigins {
     #[default]
     None,
     Any,

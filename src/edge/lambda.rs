@@ -19,7 +19,7 @@ use super::request::{PathId, UndecodableBody};
 /// The invocation payload, either format.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApiEvent {
+pub(crate) struct ApiEvent {
     /// "2.0" for HTTP API events; absent for REST.
     #[serde(default)]
     version: Option<String>,
@@ -83,14 +83,14 @@ pub(crate) struct ApiRequestId(pub String);
 
 impl ApiEvent {
     /// REST API (payload 1.0) rather than HTTP API (2.0).
-    pub fn is_rest(&self) -> bool {
+    pub(crate) fn is_rest(&self) -> bool {
         self.version.as_deref() != Some("2.0")
     }
 }
 
 /// The response format of the event that asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseFormat {
+pub(crate) enum ResponseFormat {
     /// REST API proxy integration (payload 1.0): what production sends.
     Rest,
     /// HTTP API (payload 2.0): what `cargo lambda watch` sends.
@@ -99,7 +99,7 @@ pub enum ResponseFormat {
 
 impl ResponseFormat {
     /// `resp` as the runtime hands it back to API Gateway.
-    pub fn respond(self, resp: Response<Body>) -> ApiResponse {
+    pub(crate) fn respond(self, resp: Response<Body>) -> ApiResponse {
         let (parts, body) = resp.into_parts();
         let (body, is_base64_encoded) = match body {
             Body::Text(t) => (Some(t), false),
@@ -123,7 +123,7 @@ impl ResponseFormat {
 /// The proxy response, in the shape both payload versions accept.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApiResponse {
+pub(crate) struct ApiResponse {
     status_code: u16,
     #[serde(serialize_with = "header_values")]
     headers: HeaderMap,
@@ -212,7 +212,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
 }
 
 /// The request the handler sees, and the format its response must take.
-pub fn into_request(event: ApiEvent, context: Context) -> (Request, ResponseFormat) {
+pub(crate) fn into_request(event: ApiEvent, context: Context) -> (Request, ResponseFormat) {
     let rest = event.is_rest();
     let mut undecodable = false;
     let body = match event.body {

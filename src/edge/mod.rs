@@ -2,7 +2,7 @@
 //! CORS) out. The handler reads lambda_http's request, but never decides a
 //! status or a header.
 
-pub mod cors;
-pub mod lambda;
-pub mod request;
-pub mod response;
+pub(crate) mod cors;
+pub(crate) mod lambda;
+pub(crate) mod request;
+pub(crate) mod response;

@@ -12,8 +12,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 pub(crate) const MAX_COMMENT_UNITS: usize = 2500;
 pub(crate) const MAX_NOTIFICATION_ID_UNITS: usize = 256;
 /// The resource this function serves, as API Gateway and the API reference write it.
-#[cfg(any(test, feature = "testing"))]
-pub const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
+#[cfg(test)]
+pub(crate) const ROUTE: &str = "/interventions/v2/rs/{interventionId}/verify";
 const ROUTE_PREFIX: &str = "/interventions/v2/rs/";
 const ROUTE_SUFFIX: &str = "/verify";
 
@@ -27,7 +27,7 @@ pub(crate) fn header<'a>(req: &'a Request, name: &str) -> Option<&'a [u8]> {
 }
 
 /// `application/json`, with parameters such as `charset=utf-8` allowed.
-pub fn check_content_type(req: &Request) -> Result<(), ApiError> {
+pub(crate) fn check_content_type(req: &Request) -> Result<(), ApiError> {
     let media_type = header(req, "content-type")
         .and_then(|v| v.split(|b| *b == b';').next())
         .map(<[u8]>::trim_ascii);
@@ -46,7 +46,7 @@ fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
-pub fn check_size(req: &Request) -> Result<(), ApiError> {
+pub(crate) fn check_size(req: &Request) -> Result<(), ApiError> {
     if body_bytes(req).len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -55,7 +55,7 @@ pub fn check_size(req: &Request) -> Result<(), ApiError> {
 
 /// The path id (parsed by the caller, once) and the body, every offending
 /// field reported at once.
-pub fn parse_command(
+pub(crate) fn parse_command(
     req: &Request,
     intervention_id: Result<InterventionId, FieldError>,
 ) -> Result<VerifyCommand, ApiError> {
@@ -85,7 +85,7 @@ pub(crate) struct PathId(pub String);
 
 /// From the path parameter API Gateway extracted; failing that, from the
 /// path itself (a router that does not extract parameters).
-pub fn raw_intervention_id(req: &Request) -> Option<&str> {
+pub(crate) fn raw_intervention_id(req: &Request) -> Option<&str> {
     if let Some(PathId(id)) = req.extensions().get::<PathId>() {
         return Some(id);
     }
@@ -101,7 +101,7 @@ pub fn raw_intervention_id(req: &Request) -> Option<&str> {
 }
 
 /// A decimal integer within ±(2^53 - 1): an optional `-`, then digits.
-pub fn parse_intervention_id(raw: Option<&str>) -> Result<InterventionId, FieldError> {
+pub(crate) fn parse_intervention_id(raw: Option<&str>) -> Result<InterventionId, FieldError> {
     let pointer = "#/interventionId";
     let raw = raw.ok_or_else(|| FieldError::new(pointer, "The intervention id is required."))?;
     let digits = raw.strip_prefix('-').unwrap_or(raw);

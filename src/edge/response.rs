@@ -203,7 +203,7 @@ struct Data<'a> {
 
 /// 200 with `{"data": {...}}`: the 28 fields in the API reference's order
 /// (docs/CONTRACT.md, "Responses").
-pub fn verified(intervention: &Intervention) -> Response<Body> {
+pub(crate) fn verified(intervention: &Intervention) -> Response<Body> {
     json_response(
         StatusCode::OK,
         "application/json",

@@ -12,25 +12,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::error::{Cause, chain};
 
 mod secrets;
-mod web;
+pub(crate) mod web;
 
 pub(crate) use secrets::read_secret_versions;
-pub use web::https_connector;
-pub use web::{JwksUrl, WebClient};
+pub(crate) use web::{JwksUrl, WebClient};
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
 /// template grants exactly these, on the token secrets only (checked by
-/// `tests/api/template.rs`). `kms:Decrypt` joins them only with a customer key.
-#[cfg(any(test, feature = "testing"))]
-pub const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+/// `src/tests/api/template.rs`). `kms:Decrypt` joins them only with a customer key.
+#[cfg(test)]
+pub(crate) const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
 /// Known secret versions are re-read on the first request after this.
-pub const SECRET_TTL: Duration = Duration::from_secs(5 * 60);
+pub(crate) const SECRET_TTL: Duration = Duration::from_secs(5 * 60);
 /// A key miss (unknown `kid`, or a signature no known version verifies)
 /// triggers at most one fetch per this interval.
-pub const MISS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const MISS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Keys never obtained (source down since start-up): one retry per this.
-pub const UNOBTAINED_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const UNOBTAINED_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// After a failed scheduled refresh, the next one waits this long, so an
 /// outage costs one slow request per interval, not every request.
 pub(crate) const FAILED_REFRESH_RETRY: Duration = Duration::from_secs(30);
@@ -41,7 +40,7 @@ pub(crate) const MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
 pub(crate) const JWKS_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) const JWKS_MAX_BYTES: usize = 64 * 1024;
 /// `Cache-Control: max-age` of a JWKS is clamped to this range.
-pub const JWKS_MIN_TTL: Duration = Duration::from_secs(60);
+pub(crate) const JWKS_MIN_TTL: Duration = Duration::from_secs(60);
 pub(crate) const JWKS_MAX_TTL: Duration = Duration::from_secs(60 * 60);
 pub(crate) const JWKS_DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
 
@@ -49,18 +48,18 @@ pub(crate) const JWKS_DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
 /// intervals, wall-clock seconds for expiries, both of which tests can move
 /// forward; production reads the system clocks with no offset.
 #[derive(Debug, Clone, Default)]
-pub struct Clock {
+pub(crate) struct Clock {
     offset_ms: Option<Arc<AtomicU64>>,
 }
 
 impl Clock {
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Self::default()
     }
 
     /// A clock that [`Clock::advance`] moves (tests).
-    #[cfg(any(test, feature = "testing"))]
-    pub fn manual() -> Self {
+    #[cfg(test)]
+    pub(crate) fn manual() -> Self {
         Self {
             offset_ms: Some(Arc::new(AtomicU64::new(0))),
         }
@@ -85,8 +84,8 @@ impl Clock {
         (wall + self.offset()).as_secs() as i64
     }
 
-    #[cfg(any(test, feature = "testing"))]
-    pub fn advance(&self, by: Duration) {
+    #[cfg(test)]
+    pub(crate) fn advance(&self, by: Duration) {
         if let Some(o) = &self.offset_ms {
             o.fetch_add(by.as_millis() as u64, Ordering::Relaxed);
         }

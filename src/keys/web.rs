@@ -47,11 +47,11 @@ pub fn https_connector(
 /// loopback host only (a local issuer); anything else would let the network
 /// choose our keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwksUrl(hyper::Uri);
+pub(crate) struct JwksUrl(hyper::Uri);
 
 impl JwksUrl {
     /// The URL, or what is wrong with it.
-    pub fn parse(url: &str) -> Result<Self, &'static str> {
+    pub(crate) fn parse(url: &str) -> Result<Self, &'static str> {
         let uri: hyper::Uri = url.parse().map_err(|_| "not a URL")?;
         let host = uri.host().ok_or("no host")?;
         match uri.scheme_str() {
@@ -84,12 +84,12 @@ fn is_loopback(host: &str) -> bool {
 /// HTTPS GETs (the issuer's JWKS) on [`https_connector`]: hyper and rustls,
 /// the crates the SDK's client is made of.
 #[derive(Clone)]
-pub struct WebClient {
+pub(crate) struct WebClient {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
 }
 
 impl WebClient {
-    pub fn new(ssl_cert_file: Option<&Path>) -> Result<Self, std::io::Error> {
+    pub(crate) fn new(ssl_cert_file: Option<&Path>) -> Result<Self, std::io::Error> {
         let connector = https_connector(ssl_cert_file)?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),

@@ -21,9 +21,9 @@ pub enum StoreError {
 #[derive(Debug, thiserror::Error)]
 #[error("{what}")]
 pub(crate) struct Malformed {
-    pub what: &'static str,
+    pub(crate) what: &'static str,
     #[source]
-    pub source: Cause,
+    pub(crate) source: Cause,
 }
 
 impl StoreError {

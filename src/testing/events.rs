@@ -6,24 +6,24 @@ use lambda_http::{Context, Request};
 use serde_json::{Value, json};
 
 use super::tokens;
-use crate::edge::lambda::{ApiEvent, ResponseFormat, into_request};
+use crate::edge::lambda::{ApiEvent, into_request};
 
 /// One invocation payload. `Event::decision(…)` is a valid decision; the
 /// builder methods spoil or change one part at a time.
 #[derive(Debug, Clone)]
-pub struct Event {
-    pub method: String,
+pub(crate) struct Event {
+    pub(crate) method: String,
     /// The path parameter; `None` leaves it out (and out of the path).
-    pub id: Option<String>,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Option<String>,
     pub base64: bool,
-    pub request_id: String,
+    pub(crate) request_id: String,
 }
 
 impl Event {
     /// `PATCH` on intervention `id` with nothing else.
-    pub fn patch(id: impl ToString) -> Self {
+    pub(crate) fn patch(id: impl ToString) -> Self {
         Event {
             method: "PATCH".into(),
             id: Some(id.to_string()),
@@ -35,7 +35,7 @@ impl Event {
     }
 
     /// A valid decision by `user` for `orgs` (HS256 access token).
-    pub fn decision(
+    pub(crate) fn decision(
         id: impl ToString,
         user: i64,
         orgs: &[i64],
@@ -48,67 +48,67 @@ impl Event {
             .json(&json!({"decisionComment": comment, "decision": decision}))
     }
 
-    pub fn tokens(self, access: &str, session: &str) -> Self {
+    pub(crate) fn tokens(self, access: &str, session: &str) -> Self {
         self.access(access).header("x-session-token", session)
     }
 
-    pub fn access(self, token: &str) -> Self {
+    pub(crate) fn access(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))
     }
 
     /// Sets `name` (replacing any value of it, whatever its case).
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self.headers.push((name.to_owned(), value.into()));
         self
     }
 
-    pub fn without(mut self, name: &str) -> Self {
+    pub(crate) fn without(mut self, name: &str) -> Self {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self
     }
 
-    pub fn method(mut self, method: &str) -> Self {
+    pub(crate) fn method(mut self, method: &str) -> Self {
         self.method = method.to_owned();
         self
     }
 
-    pub fn id(mut self, id: Option<&str>) -> Self {
+    pub(crate) fn id(mut self, id: Option<&str>) -> Self {
         self.id = id.map(str::to_owned);
         self
     }
 
-    pub fn body(mut self, body: impl Into<String>) -> Self {
+    pub(crate) fn body(mut self, body: impl Into<String>) -> Self {
         self.body = Some(body.into());
         self.base64 = false;
         self
     }
 
-    pub fn json(self, body: &Value) -> Self {
+    pub(crate) fn json(self, body: &Value) -> Self {
         self.body(body.to_string())
     }
 
     /// The body base64-encoded, as API Gateway sends binary media.
-    pub fn base64_body(mut self, bytes: &[u8]) -> Self {
+    pub(crate) fn base64_body(mut self, bytes: &[u8]) -> Self {
         self.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
         self.base64 = true;
         self
     }
 
     /// Flagged base64 but not base64.
-    pub fn corrupt_base64_body(mut self) -> Self {
+    pub(crate) fn corrupt_base64_body(mut self) -> Self {
         self.body = Some("not base64 %%%".into());
         self.base64 = true;
         self
     }
 
-    pub fn request_id(mut self, id: &str) -> Self {
+    pub(crate) fn request_id(mut self, id: &str) -> Self {
         self.request_id = id.to_owned();
         self
     }
 
     /// The REST proxy event (payload 1.0) as API Gateway sends it.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let path = match &self.id {
             Some(id) => format!("/interventions/v2/rs/{id}/verify"),
             None => "/interventions/v2/rs/verify".to_owned(),
@@ -140,24 +140,20 @@ impl Event {
         })
     }
 
-    pub fn api_event(&self) -> ApiEvent {
+    pub(crate) fn api_event(&self) -> ApiEvent {
         serde_json::from_value(self.to_json()).unwrap_or_else(|e| panic!("test event: {e}"))
     }
 
     /// The request the handler sees, through the production edge.
-    pub fn request(&self) -> Request {
+    pub(crate) fn request(&self) -> Request {
         into_request(self.api_event(), Context::default()).0
     }
 
     /// The request as Lambda hands it over with its deadline (milliseconds
     /// since the epoch, as `Lambda-Runtime-Deadline-Ms` says).
-    pub fn request_due_by(&self, deadline_epoch_ms: u64) -> Request {
+    pub(crate) fn request_due_by(&self, deadline_epoch_ms: u64) -> Request {
         let mut context = Context::default();
         context.deadline = deadline_epoch_ms;
         into_request(self.api_event(), context).0
-    }
-
-    pub fn request_and_format(&self) -> (Request, ResponseFormat) {
-        into_request(self.api_event(), Context::default())
     }
 }

@@ -1,10 +1,15 @@
 //! The test kit: tokens, the auth fixture, API Gateway events and a stand-in
 //! store, shared by the unit tests, the integration tests, the fuzzer, the
 //! bench and `dev-tokens`. Compiled for `cfg(test)` and with the `testing`
-//! feature only; the deployed function never contains it.
+//! feature only; the deployed function never contains it. The feature's
+//! build (the bench, `dev-tokens`) uses only part of it, hence the
+//! dead-code allowance outside `cfg(test)`.
 
-pub mod events;
-pub mod stores;
+#![cfg_attr(not(test), allow(dead_code))]
+
+pub mod bench;
+pub(crate) mod events;
+pub(crate) mod stores;
 pub mod tokens;
 
 use crate::auth::{
@@ -18,7 +23,7 @@ use crate::handler::App;
 
 /// The reference's 28 response fields, in its order: what [`Intervention`]
 /// serialises to. Tests hold the wire format to it.
-pub const REFERENCE_FIELDS: [&str; 28] = [
+pub(crate) const REFERENCE_FIELDS: [&str; 28] = [
     "id",
     "status",
     "type",
@@ -51,7 +56,7 @@ pub const REFERENCE_FIELDS: [&str; 28] = [
 
 /// The SDK configuration of a function in eu-west-3 with no endpoint
 /// overrides: enough to build clients; nothing here reaches a network.
-pub fn sdk_config() -> aws_config::SdkConfig {
+pub(crate) fn sdk_config() -> aws_config::SdkConfig {
     let settings = crate::config::AwsSettings {
         region: "eu-west-3".into(),
         dynamodb_endpoint: None,
@@ -63,7 +68,7 @@ pub fn sdk_config() -> aws_config::SdkConfig {
 
 /// Keys of every kind the function accepts: the fixture JWKS (RS256, ES256,
 /// EdDSA), the HS256 access secret and the session secret, all in memory.
-pub fn auth_settings() -> AuthSettings {
+pub(crate) fn auth_settings() -> AuthSettings {
     key_settings(
         access_sources(Some(tokens::JWKS), Some(tokens::ACCESS_SECRET)),
         SecretSource::Value(secret(tokens::SESSION_SECRET)),
@@ -72,7 +77,7 @@ pub fn auth_settings() -> AuthSettings {
 
 /// The key sources alone: no issuer, audience or client checks, the
 /// default claim names.
-pub fn key_settings(access: AccessKeySources, session_secret: SecretSource) -> AuthSettings {
+pub(crate) fn key_settings(access: AccessKeySources, session_secret: SecretSource) -> AuthSettings {
     AuthSettings {
         access,
         session_secret,
@@ -85,7 +90,7 @@ pub fn key_settings(access: AccessKeySources, session_secret: SecretSource) -> A
 
 /// Access key sources in memory: the pinned JWKS `jwks`, the HS256 secret
 /// `secret`, at least one of them (or the test is wrong).
-pub fn access_sources(jwks: Option<&str>, secret_value: Option<&str>) -> AccessKeySources {
+pub(crate) fn access_sources(jwks: Option<&str>, secret_value: Option<&str>) -> AccessKeySources {
     AccessKeySources::new(
         jwks.map(str::to_owned),
         None,
@@ -95,17 +100,17 @@ pub fn access_sources(jwks: Option<&str>, secret_value: Option<&str>) -> AccessK
 }
 
 /// A test's HS256 secret (at least 32 bytes, or the test is wrong).
-pub fn secret(value: &str) -> Hs256Secret {
+pub(crate) fn secret(value: &str) -> Hs256Secret {
     Hs256Secret::new(value).expect("a test secret of at least 32 bytes")
 }
 
-pub fn authenticator(settings: &AuthSettings) -> Authenticator {
+pub(crate) fn authenticator(settings: &AuthSettings) -> Authenticator {
     try_authenticator(settings).unwrap_or_else(|e| panic!("test keys: {e}"))
 }
 
 /// An authenticator over keys given as values only: no remote source, so
 /// nothing waits and one poll completes the start.
-pub fn try_authenticator(settings: &AuthSettings) -> Result<Authenticator, ConfigError> {
+pub(crate) fn try_authenticator(settings: &AuthSettings) -> Result<Authenticator, ConfigError> {
     let clients = KeyClients::default();
     let start = std::pin::pin!(Authenticator::start(settings, &clients));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -119,7 +124,7 @@ pub fn try_authenticator(settings: &AuthSettings) -> Result<Authenticator, Confi
 }
 
 /// The function with the test keys over `store`, logging nowhere.
-pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
+pub(crate) fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
     App {
         authenticator: authenticator(&auth_settings()),
         store,
@@ -130,7 +135,7 @@ pub fn app<S>(store: S, origins: AllowedOrigins) -> App<S> {
 
 /// An intervention with every field of the API reference set except the
 /// verification and archive fields, in `status`, owned by `org`.
-pub fn stored(id: i64, status: i64, org: i64) -> serde_json::Value {
+pub(crate) fn stored(id: i64, status: i64, org: i64) -> serde_json::Value {
     serde_json::json!({
         "id": id,
         "status": status,
@@ -160,16 +165,62 @@ pub fn stored(id: i64, status: i64, org: i64) -> serde_json::Value {
 }
 
 /// The same record as the function reads it: [`stored`], typed.
-pub fn record(id: i64, status: i64, organization_id: i64) -> Intervention {
+pub(crate) fn record(id: i64, status: i64, organization_id: i64) -> Intervention {
     serde_json::from_value(stored(id, status, organization_id)).expect("the fixture is a record")
 }
 
 /// Polls a future that cannot wait (keys in memory, a stand-in store) to its
 /// end, without a runtime.
-pub fn ready<T>(f: impl Future<Output = T>) -> T {
+pub(crate) fn ready<T>(f: impl Future<Output = T>) -> T {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match std::pin::pin!(f).poll(&mut cx) {
         std::task::Poll::Ready(v) => v,
         std::task::Poll::Pending => panic!("the future waited on something"),
     }
+}
+
+/// The function's own decision `UpdateItem` (`DynamoStore::decision_request`)
+/// sent `count + 1` times to `table` with the function's SDK client (its
+/// HTTPS client, timeouts and retries), configured from the environment as
+/// the function is; the round trip of each call after the first (which
+/// opens the connection). For `make bench`, which subtracts it from the warm
+/// latency (`examples/engine_rtt.rs`).
+pub async fn decision_round_trips(
+    table: &str,
+    first_id: i64,
+    count: usize,
+) -> Result<Vec<std::time::Duration>, Box<dyn std::error::Error>> {
+    use crate::domain::{DecisionWrite, HistoryEntry, InterventionId, Status};
+    let config = crate::config::Config::from_env()?;
+    let sdk = crate::aws::sdk_config(&config.aws)?;
+    let store = crate::store::DynamoStore::new(
+        crate::aws::dynamodb_client(
+            &sdk,
+            config.aws.dynamodb_endpoint.as_deref(),
+            crate::config::CallLimits::default(),
+        ),
+        table.to_owned(),
+        config.notifications_table,
+    );
+    let mut times = Vec::with_capacity(count);
+    for (n, id) in (first_id..).take(count + 1).enumerate() {
+        let request = store.decision_request(&DecisionWrite {
+            intervention_id: InterventionId::new(id).ok_or("an id out of range")?,
+            organization_ids: vec![1],
+            new_status: Status::Validated,
+            entry: HistoryEntry {
+                decision: 1,
+                decision_comment: "Bench decision".into(),
+                user_id: 42,
+                session_id: "s".into(),
+                at: "2024-12-09T14:23:00.000Z".into(),
+            },
+        })?;
+        let started = std::time::Instant::now();
+        request.send().await?;
+        if n > 0 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(times)
 }

@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use serde_json::{Value, json};
 
 use crate::domain::{DecisionWrite, Intervention};
+use crate::read_answer;
 use crate::store::{
     InterventionStore, NotificationOutcome, StoreError, WriteOutcome, decision_expression,
-    read_answer,
 };
 
 #[derive(Debug, Default)]
@@ -28,26 +28,26 @@ enum Script {
 
 /// Records every call; answers as scripted.
 #[derive(Debug, Default)]
-pub struct StubStore {
-    pub writes: RefCell<Vec<DecisionWrite>>,
-    pub notifications: RefCell<Vec<(String, i64)>>,
+pub(crate) struct StubStore {
+    pub(crate) writes: RefCell<Vec<DecisionWrite>>,
+    pub(crate) notifications: RefCell<Vec<(String, i64)>>,
     script: RefCell<Script>,
     notification_answer: RefCell<Option<Result<NotificationOutcome, StoreError>>>,
 }
 
 impl StubStore {
     /// For requests that must never reach storage.
-    pub fn untouchable() -> Self {
+    pub(crate) fn untouchable() -> Self {
         Self::default()
     }
 
-    pub fn answering(answer: Result<WriteOutcome, StoreError>) -> Self {
+    pub(crate) fn answering(answer: Result<WriteOutcome, StoreError>) -> Self {
         let s = Self::default();
         *s.script.borrow_mut() = Script::Once(Box::new(answer));
         s
     }
 
-    pub fn accepting() -> Self {
+    pub(crate) fn accepting() -> Self {
         let s = Self::default();
         *s.script.borrow_mut() = Script::Accept;
         s
@@ -55,21 +55,21 @@ impl StubStore {
 
     /// Builds the update and reads `answer` (an [`answer`] body) for the
     /// next decision; [`Self::set_answer`] arms the one after.
-    pub fn returning(answer: Vec<u8>) -> Self {
+    pub(crate) fn returning(answer: Vec<u8>) -> Self {
         let s = Self::default();
         s.set_answer(answer);
         s
     }
 
-    pub fn set_answer(&self, answer: Vec<u8>) {
+    pub(crate) fn set_answer(&self, answer: Vec<u8>) {
         *self.script.borrow_mut() = Script::Answer(answer);
     }
 
-    pub fn notification_answer(&self, answer: Result<NotificationOutcome, StoreError>) {
+    pub(crate) fn notification_answer(&self, answer: Result<NotificationOutcome, StoreError>) {
         *self.notification_answer.borrow_mut() = Some(answer);
     }
 
-    pub fn untouched(&self) -> bool {
+    pub(crate) fn untouched(&self) -> bool {
         self.writes.borrow().is_empty() && self.notifications.borrow().is_empty()
     }
 }
@@ -114,7 +114,7 @@ impl InterventionStore for StubStore {
 /// whose item is `item` (a plain JSON object), typed by serde_dynamo
 /// (numbers become `N`, strings `S`, arrays `L`, objects `M`): the reader
 /// under test is checked against a writer it does not share code with.
-pub fn answer(item: &Value) -> Vec<u8> {
+pub(crate) fn answer(item: &Value) -> Vec<u8> {
     let item: serde_dynamo::Item = serde_dynamo::to_item(item).expect("an item is a JSON object");
     let body = json!({"Attributes": *item, "ConsumedCapacity": {"CapacityUnits": 1.0}});
     serde_json::to_vec(&body).expect("JSON")

@@ -4,13 +4,13 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-pub const ACCESS_SECRET: &str = "test-access-secret-0123456789abcdef";
-pub const SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
-pub const JWKS: &str = include_str!("../../tests/fixtures/keys/jwks.json");
-pub const RSA_PUBLIC_PEM: &str = include_str!("../../tests/fixtures/keys/rsa_pub.pem");
-pub const SCOPE: &str = "interventions:read interventions:verify";
+pub(crate) const ACCESS_SECRET: &str = "test-access-secret-0123456789abcdef";
+pub(crate) const SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
+pub(crate) const JWKS: &str = include_str!("../../tests/fixtures/keys/jwks.json");
+pub(crate) const RSA_PUBLIC_PEM: &str = include_str!("../../tests/fixtures/keys/rsa_pub.pem");
+pub(crate) const SCOPE: &str = "interventions:read interventions:verify";
 
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -19,7 +19,7 @@ pub fn now() -> i64 {
 
 /// The key a test signs with for `alg`: the fixture key pair of that type, or
 /// the access secret for HS256.
-pub fn signing_key(alg: Algorithm) -> EncodingKey {
+pub(crate) fn signing_key(alg: Algorithm) -> EncodingKey {
     let pem = |s: &str| s.as_bytes().to_vec();
     let key = match alg {
         Algorithm::RS256
@@ -46,7 +46,7 @@ pub fn signing_key(alg: Algorithm) -> EncodingKey {
 
 /// The fixture JWKS kid of the key pair for `alg`: the RSA key's other
 /// algorithms go through `rsa-any`, the same key published without `alg`.
-pub fn kid(alg: Algorithm) -> Option<&'static str> {
+pub(crate) fn kid(alg: Algorithm) -> Option<&'static str> {
     match alg {
         Algorithm::RS256 => Some("rsa-1"),
         Algorithm::RS384
@@ -66,13 +66,13 @@ pub fn sign_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
 }
 
 /// A token signed with the fixture key for `alg`, its kid set where it has one.
-pub fn sign(alg: Algorithm, claims: &Value) -> String {
+pub(crate) fn sign(alg: Algorithm, claims: &Value) -> String {
     let mut header = Header::new(alg);
     header.kid = kid(alg).map(str::to_owned);
     sign_with(&header, claims, &signing_key(alg))
 }
 
-pub fn access_claims(user: i64, orgs: &[i64]) -> Value {
+pub(crate) fn access_claims(user: i64, orgs: &[i64]) -> Value {
     access_claims_for(user, orgs, SCOPE, 3600)
 }
 
@@ -87,7 +87,7 @@ pub fn access_claims_for(user: i64, orgs: &[i64], scope: &str, ttl: i64) -> Valu
     })
 }
 
-pub fn session_claims(user: i64) -> Value {
+pub(crate) fn session_claims(user: i64) -> Value {
     session_claims_for(user, &format!("session-{user}"), 3600)
 }
 
@@ -118,6 +118,6 @@ pub fn session(user: i64) -> String {
     session_with(&session_claims(user))
 }
 
-pub fn session_with(claims: &Value) -> String {
+pub(crate) fn session_with(claims: &Value) -> String {
     hs256(claims, SESSION_SECRET.as_bytes())
 }

@@ -4,10 +4,10 @@
 //! problem+json. `FUZZ_CASES` sets the number of cases (default 3000); the
 //! README documents a longer run.
 
-use crate::helpers::{Event, tokens};
-use intervention_verify::config::AllowedOrigins;
-use intervention_verify::handler::{App, handle};
-use intervention_verify::testing::{self, stores::StubStore};
+use super::helpers::{Event, tokens};
+use crate::config::AllowedOrigins;
+use crate::handler::{App, handle};
+use crate::testing::{self, stores::StubStore};
 use lambda_http::Body;
 use proptest::prelude::*;
 use serde_json::{Value, json};

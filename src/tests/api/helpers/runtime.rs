@@ -10,7 +10,13 @@ use super::{Event, tokens};
 
 /// A decision event as API Gateway would send it to the binary: both
 /// tokens given, `body` as is.
-pub fn rest_event(id: &str, access: &str, session: &str, body: &str, request_id: &str) -> Value {
+pub(crate) fn rest_event(
+    id: &str,
+    access: &str,
+    session: &str,
+    body: &str,
+    request_id: &str,
+) -> Value {
     Event::patch(id)
         .tokens(access, session)
         .header("content-type", "application/json")
@@ -20,7 +26,7 @@ pub fn rest_event(id: &str, access: &str, session: &str, body: &str, request_id:
 }
 
 /// The status code of each invocation in a [`run`] report.
-pub fn statuses(report: &Value) -> Vec<i64> {
+pub(crate) fn statuses(report: &Value) -> Vec<i64> {
     report["invocations"]
         .as_array()
         .into_iter()
@@ -30,7 +36,7 @@ pub fn statuses(report: &Value) -> Vec<i64> {
 }
 
 /// The function's environment against the test engine and tables.
-pub fn function_env(interventions: &str, notifications: &str) -> Vec<String> {
+pub(crate) fn function_env(interventions: &str, notifications: &str) -> Vec<String> {
     vec![
         format!("INTERVENTIONS_TABLE={interventions}"),
         format!("NOTIFICATIONS_TABLE={notifications}"),
@@ -48,8 +54,8 @@ pub fn function_env(interventions: &str, notifications: &str) -> Vec<String> {
 /// Runs `binary` over `events` (one invocation each), pausing the given
 /// seconds before the given invocations (1-based: idle gaps), and returns
 /// the harness's report and everything the function wrote to stdout/stderr.
-pub fn run(
-    binary: &str,
+pub(crate) fn run(
+    binary: &std::path::Path,
     events: &[Value],
     env: &[String],
     pauses: &[(usize, f64)],

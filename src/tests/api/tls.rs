@@ -10,10 +10,10 @@ use std::time::Duration;
 use rustls::HandshakeKind;
 use serde_json::{Value, json};
 
-use crate::helpers::engine::{engine, put};
-use crate::helpers::runtime::{function_env, rest_event, run, statuses};
-use crate::helpers::tls::{self, TlsFront};
-use crate::helpers::{harness, stored, tokens};
+use super::helpers::engine::{engine, put};
+use super::helpers::runtime::{function_env, rest_event, run, statuses};
+use super::helpers::tls::{self, TlsFront};
+use super::helpers::{harness, stored, tokens};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnect_after_the_endpoint_closed_an_idle_connection_resumes_the_tls_session() {
@@ -46,13 +46,7 @@ async fn a_reconnect_after_the_endpoint_closed_an_idle_connection_resumes_the_tl
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let pauses = [(2, 0.8), (3, 0.8)];
     let (report, logs) = tokio::task::block_in_place(|| {
-        run(
-            env!("CARGO_BIN_EXE_bootstrap"),
-            &events,
-            &env,
-            &pauses,
-            &dir,
-        )
+        run(&super::helpers::bootstrap(), &events, &env, &pauses, &dir)
     });
     assert_eq!(statuses(&report), [200, 200, 200], "{report}\n{logs}");
 

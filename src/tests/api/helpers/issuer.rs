@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// 200 with this JWKS and `Cache-Control: max-age=…`.
     Keys {
         doc: String,
@@ -26,21 +26,21 @@ pub enum Answer {
     Silent,
 }
 
-pub struct Issuer {
-    pub port: u16,
+pub(crate) struct Issuer {
+    pub(crate) port: u16,
     answer: Arc<Mutex<Answer>>,
     hits: Arc<AtomicUsize>,
 }
 
 impl Issuer {
     /// Listens on a free loopback port, answering `first`.
-    pub async fn start(first: Answer) -> Self {
+    pub(crate) async fn start(first: Answer) -> Self {
         let (listener, _) = super::listen().await;
         Self::serve(listener, first)
     }
 
     /// Listens on `port` (a port an earlier test run left closed).
-    pub async fn start_on(port: u16, first: Answer) -> Self {
+    pub(crate) async fn start_on(port: u16, first: Answer) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -96,22 +96,22 @@ impl Issuer {
         Self { port, answer, hits }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/.well-known/jwks.json", self.port)
     }
 
-    pub fn answer(&self, a: Answer) {
+    pub(crate) fn answer(&self, a: Answer) {
         *self.answer.lock().unwrap_or_else(|e| e.into_inner()) = a;
     }
 
     /// Requests served since the start.
-    pub fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 }
 
 /// A JWKS of fixture keys under new kids: `(fixture kid, published kid)`.
-pub fn jwks(keys: &[(&str, &str)]) -> String {
+pub(crate) fn jwks(keys: &[(&str, &str)]) -> String {
     let fixture: Value =
         serde_json::from_str(super::tokens::JWKS).unwrap_or_else(|e| panic!("{e}"));
     let all = fixture["keys"]

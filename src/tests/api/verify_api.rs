@@ -2,10 +2,10 @@
 //! replay, races, notification ownership, the exact response shape, and that
 //! a refused request leaves the table as it was.
 
-use crate::helpers::engine::{get, put};
-use crate::helpers::{Harness, call, decision, harness, send, send_raw, stored};
+use super::helpers::engine::{get, put};
+use super::helpers::{Harness, call, decision, harness, send, send_raw, stored};
+use crate::testing::REFERENCE_FIELDS;
 use aws_sdk_dynamodb::types::AttributeValue;
-use intervention_verify::testing::REFERENCE_FIELDS;
 use serde_json::{Value, json};
 
 const ORG: i64 = 7;

@@ -3,9 +3,9 @@
 //! no comment text, and each request left exactly one JSON line with the contract's
 //! fields.
 
-use crate::helpers::engine::put;
-use crate::helpers::runtime::{function_env, rest_event, run, statuses};
-use crate::helpers::{harness, stored, tokens};
+use super::helpers::engine::put;
+use super::helpers::runtime::{function_env, rest_event, run, statuses};
+use super::helpers::{harness, stored, tokens};
 use serde_json::{Value, json};
 
 const COMMENT: &str = "ZEBRA-7f3a confidential remark about the provider";
@@ -39,7 +39,7 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
     let dir = std::env::temp_dir().join(format!("verify-logs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let (report, logs) = run(
-        env!("CARGO_BIN_EXE_bootstrap"),
+        &super::helpers::bootstrap(),
         &events,
         &function_env(&h.interventions, &h.notifications),
         &[],
@@ -109,14 +109,14 @@ async fn logs_hold_one_line_per_request_and_nothing_secret() {
 /// holds neither secret value nor token, and the request lines still come.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_of_the_key_refresh_paths_hold_no_secret() {
-    use crate::helpers::issuer::{Answer, Issuer, jwks};
+    use super::helpers::issuer::{Answer, Issuer, jwks};
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
     let h = harness().await;
     put(&h.client, &h.interventions, stored(1, 3, 4)).await;
     let secret = "logs-test-session-secret-value-0123456789";
     let secret_id = format!("logs/session-{}", std::process::id());
-    crate::helpers::engine::put_secret(&secret_id, secret).await;
+    super::helpers::engine::put_secret(&secret_id, secret).await;
     let issuer = Issuer::start(Answer::Keys {
         doc: jwks(&[("rsa-1", "logs-k1")]),
         max_age: 600,
@@ -164,14 +164,13 @@ async fn logs_of_the_key_refresh_paths_hold_no_secret() {
     env.push(format!("SESSION_TOKEN_SECRET_ID={secret_id}"));
     env.push(format!(
         "AWS_ENDPOINT_URL_SECRETS_MANAGER={}",
-        crate::helpers::engine::engine().endpoint()
+        super::helpers::engine::engine().endpoint()
     ));
     env.push(format!("ACCESS_TOKEN_JWKS_URL={}", issuer.url()));
     let dir = std::env::temp_dir().join(format!("verify-key-logs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let (report, logs) = tokio::task::block_in_place(|| {
-        run(env!("CARGO_BIN_EXE_bootstrap"), &events, &env, &[], &dir)
-    });
+    let (report, logs) =
+        tokio::task::block_in_place(|| run(&super::helpers::bootstrap(), &events, &env, &[], &dir));
     let statuses = statuses(&report);
     assert_eq!(statuses, [200, 401, 401], "{report}\n{logs}");
     assert_eq!(

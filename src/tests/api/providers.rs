@@ -3,13 +3,13 @@
 //! as Cognito, Auth0, Okta, Entra ID and Keycloak document theirs, each
 //! accepted with the settings the README's "Identity providers" gives.
 
-use crate::helpers::oidc::{self, OpenIdProvider, resource};
-use crate::helpers::{Event, Harness, decision, engine::put, send, stored, tokens};
-use intervention_verify::auth::{
+use super::helpers::oidc::{self, OpenIdProvider, resource};
+use super::helpers::{Event, Harness, decision, engine::put, send, stored, tokens};
+use crate::auth::{
     AccessKeySources, AuthSettings, Authenticator, ClaimNames, KeyClients, ScopeClaims,
     SecretSource,
 };
-use intervention_verify::keys::{Clock, JwksUrl, WebClient};
+use crate::keys::{Clock, JwksUrl, WebClient};
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
@@ -36,9 +36,9 @@ fn provider_settings(p: &OpenIdProvider) -> AuthSettings {
             organizations: oidc::ORGANIZATIONS_CLAIM,
             scopes: ScopeClaims::Standard,
         },
-        ..intervention_verify::testing::key_settings(
+        ..crate::testing::key_settings(
             AccessKeySources::new(None, Some(url), None).expect("a JWKS URL"),
-            SecretSource::Value(intervention_verify::testing::secret(tokens::SESSION_SECRET)),
+            SecretSource::Value(crate::testing::secret(tokens::SESSION_SECRET)),
         )
     }
 }
@@ -171,7 +171,7 @@ fn set(issuer: &str, audiences: &[&str], client_ids: &[&str], claims: ClaimNames
         audiences: owned(audiences),
         client_ids: owned(client_ids),
         claims,
-        ..intervention_verify::testing::auth_settings()
+        ..crate::testing::auth_settings()
     }
 }
 

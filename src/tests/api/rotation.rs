@@ -4,17 +4,17 @@
 
 use std::time::Duration;
 
-use crate::helpers::engine::{engine, put, secrets_client};
-use crate::helpers::issuer::{Answer, Issuer, jwks};
-use crate::helpers::proxy::Proxy;
-use crate::helpers::{Harness, call, decision, stored, tokens};
-use intervention_verify::auth::{
+use super::helpers::engine::{engine, put, secrets_client};
+use super::helpers::issuer::{Answer, Issuer, jwks};
+use super::helpers::proxy::Proxy;
+use super::helpers::{Harness, call, decision, stored, tokens};
+use crate::auth::{
     AccessKeySources, AuthError, AuthSettings, Authenticator, KeyClients, Reason, SecretSource,
     TokenKind,
 };
-use intervention_verify::domain::Caller;
-use intervention_verify::handler::handle;
-use intervention_verify::keys::{
+use crate::domain::Caller;
+use crate::handler::handle;
+use crate::keys::{
     Clock, JWKS_MIN_TTL, MISS_REFETCH_INTERVAL, SECRET_TTL, UNOBTAINED_RETRY_INTERVAL, WebClient,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -65,12 +65,12 @@ fn unique(prefix: &str) -> String {
 
 async fn create_secret(value: &str) -> String {
     let id = unique("rotation/session");
-    crate::helpers::engine::put_secret(&id, value).await;
+    super::helpers::engine::put_secret(&id, value).await;
     id
 }
 
 async fn rotate(id: &str, value: &str) {
-    crate::helpers::engine::put_secret(id, value).await;
+    super::helpers::engine::put_secret(id, value).await;
 }
 
 /// `GetSecretValue` calls the engine has served for `id`.
@@ -82,17 +82,17 @@ fn reads_of(id: &str) -> i64 {
 }
 
 fn session_from(id: &str) -> AuthSettings {
-    intervention_verify::testing::key_settings(
-        intervention_verify::testing::access_sources(None, Some(tokens::ACCESS_SECRET)),
+    crate::testing::key_settings(
+        crate::testing::access_sources(None, Some(tokens::ACCESS_SECRET)),
         SecretSource::SecretsManager(id.to_owned()),
     )
 }
 
 fn jwks_from(url: &str) -> AuthSettings {
-    let url = intervention_verify::keys::JwksUrl::parse(url).expect("the issuer's JWKS URL");
-    intervention_verify::testing::key_settings(
+    let url = crate::keys::JwksUrl::parse(url).expect("the issuer's JWKS URL");
+    crate::testing::key_settings(
         AccessKeySources::new(None, Some(url), None).expect("a JWKS URL"),
-        SecretSource::Value(intervention_verify::testing::secret(tokens::SESSION_SECRET)),
+        SecretSource::Value(crate::testing::secret(tokens::SESSION_SECRET)),
     )
 }
 
@@ -279,7 +279,7 @@ async fn a_failing_issuer_keeps_the_last_good_keys_and_never_causes_a_5xx() {
 }
 
 /// One decision on intervention `id` through the handler, with `access`.
-async fn send_with(h: &crate::helpers::Harness, access: &str, id: i64) -> (u16, Value) {
+async fn send_with(h: &super::helpers::Harness, access: &str, id: i64) -> (u16, Value) {
     let event = call(id, USER, &[1], decision(1, "ok")).tokens(access, &tokens::session(USER));
     let resp = handle(&h.app, event.request()).await;
     let status = resp.status().as_u16();
@@ -302,7 +302,7 @@ async fn send_with(h: &crate::helpers::Harness, access: &str, id: i64) -> (u16, 
 #[tokio::test]
 async fn an_issuer_down_at_start_up_means_503_then_200_once_it_is_up() {
     // Nothing listens on this port yet: its listener is dropped at once.
-    let (_, port) = crate::helpers::listen().await;
+    let (_, port) = super::helpers::listen().await;
     let url = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
     let clock = Clock::manual();
     let v = Authenticator::start(&jwks_from(&url), &clients(&engine().endpoint(), &clock))
@@ -433,7 +433,7 @@ async fn the_function_refuses_bad_settings_by_name() {
         ),
     ];
     for (name, extra) in cases {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        let out = tokio::process::Command::new(super::helpers::bootstrap())
             .env_clear()
             .envs(base.iter().copied().chain(extra.iter().copied()))
             .output()

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use crate::helpers::engine::{get, put};
-use crate::helpers::{Event, call, decision, harness, send, stored};
+use super::helpers::engine::{get, put};
+use super::helpers::{Event, call, decision, harness, send, stored};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 

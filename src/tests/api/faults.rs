@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use std::sync::OnceLock;
 
-use crate::helpers::engine::{Engine, create_tables_named, put};
-use crate::helpers::proxy::Proxy;
-use crate::helpers::{Event, Harness, call, decision, send, stored};
-use intervention_verify::config::CallLimits;
+use super::helpers::engine::{Engine, create_tables_named, put};
+use super::helpers::proxy::Proxy;
+use super::helpers::{Event, Harness, call, decision, send, stored};
+use crate::config::CallLimits;
 use serde_json::Value;
 
 /// This module's own engine: stopping it must not fail other tests.
@@ -188,13 +188,11 @@ fn epoch_ms_in(d: Duration) -> u64 {
 /// away, and how long it took.
 async fn send_due(
     h: &Harness,
-    event: &crate::helpers::Event,
+    event: &super::helpers::Event,
     budget: Duration,
 ) -> (u16, Value, Duration) {
     let started = Instant::now();
-    let resp =
-        intervention_verify::handler::handle(&h.app, event.request_due_by(epoch_ms_in(budget)))
-            .await;
+    let resp = crate::handler::handle(&h.app, event.request_due_by(epoch_ms_in(budget))).await;
     let took = started.elapsed();
     let retry_after = resp.headers().contains_key("retry-after");
     let body = match resp.body() {
@@ -220,7 +218,7 @@ async fn a_slow_engine_answers_503_before_the_invocations_deadline() {
     engine().delay(0);
     assert_503(status, &body);
     assert!(
-        took <= budget - intervention_verify::handler::ANSWER_MARGIN + Duration::from_millis(150),
+        took <= budget - crate::handler::ANSWER_MARGIN + Duration::from_millis(150),
         "answered after {took:?} of a {budget:?} budget"
     );
     // The write sent before the deadline may still land; the retry settles it.
@@ -252,7 +250,7 @@ async fn a_slow_notification_write_is_dropped_at_the_deadline_and_the_decision_s
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["status"], 4);
     assert!(
-        took <= budget - intervention_verify::handler::ANSWER_MARGIN + Duration::from_millis(150),
+        took <= budget - crate::handler::ANSWER_MARGIN + Duration::from_millis(150),
         "answered after {took:?} of a {budget:?} budget"
     );
     assert_eq!(whole_or_nothing(&h.intervention(21).await), "whole");

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 /// The test CA, for the client's `SSL_CERT_FILE`.
-pub const CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
+pub(crate) const CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
 const CERT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/tls/localhost.pem"
@@ -24,14 +24,14 @@ const KEY: &str = concat!(
     "/tests/fixtures/tls/localhost.key"
 );
 
-pub struct TlsFront {
-    pub port: u16,
+pub(crate) struct TlsFront {
+    pub(crate) port: u16,
     handshakes: Arc<Mutex<Vec<HandshakeKind>>>,
 }
 
 impl TlsFront {
     /// Serves TLS on a free port, forwarding to `upstream` on 127.0.0.1.
-    pub async fn start(upstream: u16, idle: Duration) -> Self {
+    pub(crate) async fn start(upstream: u16, idle: Duration) -> Self {
         let certs = CertificateDer::pem_file_iter(CERT)
             .and_then(Iterator::collect::<Result<Vec<_>, _>>)
             .unwrap_or_else(|e| panic!("{CERT}: {e}"));
@@ -66,14 +66,14 @@ impl TlsFront {
     }
 
     /// How each handshake so far went, in order.
-    pub fn handshakes(&self) -> Vec<HandshakeKind> {
+    pub(crate) fn handshakes(&self) -> Vec<HandshakeKind> {
         self.handshakes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("https://localhost:{}", self.port)
     }
 }

@@ -9,15 +9,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-pub struct Proxy {
-    pub port: u16,
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
     up: Arc<AtomicBool>,
     close_all: Arc<Notify>,
     accepted: Arc<AtomicUsize>,
 }
 
 impl Proxy {
-    pub async fn start(upstream: u16, up: bool) -> Self {
+    pub(crate) async fn start(upstream: u16, up: bool) -> Self {
         let (listener, port) = super::listen().await;
         let flag = Arc::new(AtomicBool::new(up));
         let close_all = Arc::new(Notify::new());
@@ -50,20 +50,20 @@ impl Proxy {
     }
 
     /// Closes every connection open now (both sides, as a server would).
-    pub fn close_connections(&self) {
+    pub(crate) fn close_connections(&self) {
         self.close_all.notify_waiters();
     }
 
     /// Connections accepted and forwarded so far.
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn set_up(&self, up: bool) {
+    pub(crate) fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
     }
 }

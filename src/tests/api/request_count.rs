@@ -2,9 +2,9 @@
 //! only the actions the template grants: counted at an engine of its own, so
 //! no other test's requests are counted.
 
-use crate::helpers::engine::{Engine, put};
-use crate::helpers::{Harness, call, decision, send, stored};
-use intervention_verify::store::IAM_ACTIONS;
+use super::helpers::engine::{Engine, put};
+use super::helpers::{Harness, call, decision, send, stored};
+use crate::store::IAM_ACTIONS;
 use serde_json::json;
 
 #[tokio::test]
@@ -71,7 +71,7 @@ async fn one_request_per_decision_two_with_a_notification() {
 fn the_engine_keeps_a_connection_open() {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut conn =
-        std::net::TcpStream::connect(("127.0.0.1", crate::helpers::engine::engine().port))
+        std::net::TcpStream::connect(("127.0.0.1", super::helpers::engine::engine().port))
             .unwrap_or_else(|e| panic!("{e}"));
     conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .ok();

@@ -2,17 +2,17 @@
 //! replays against `make dev`) through the whole edge, against the engine
 //! seeded from `dev/seed.json` with the secrets of `dev/local.env`.
 
-use crate::helpers::engine::{get, put};
-use crate::helpers::{Harness, tokens};
+use super::helpers::engine::{get, put};
+use super::helpers::{Harness, tokens};
+use crate::auth::SecretSource;
+use crate::edge::lambda::{ApiEvent, ResponseFormat, into_request};
+use crate::handler::handle;
+use crate::testing::auth_settings as test_auth;
 use aws_sdk_dynamodb::types::AttributeValue;
-use intervention_verify::auth::SecretSource;
-use intervention_verify::edge::lambda::{ApiEvent, ResponseFormat, into_request};
-use intervention_verify::handler::handle;
-use intervention_verify::testing::auth_settings as test_auth;
 use serde_json::Value;
 
 fn local_env(name: &str) -> String {
-    let text = include_str!("../../dev/local.env");
+    let text = include_str!("../../../dev/local.env");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
         .unwrap_or_else(|| panic!("{name} not in dev/local.env"))
@@ -27,13 +27,10 @@ fn read(path: &str) -> Value {
 #[tokio::test]
 async fn each_sample_event_gets_its_documented_answer() {
     let mut auth = test_auth();
-    auth.access = intervention_verify::testing::access_sources(
-        Some(tokens::JWKS),
-        Some(&local_env("ACCESS_TOKEN_SECRET")),
-    );
-    auth.session_secret = SecretSource::Value(intervention_verify::testing::secret(&local_env(
-        "SESSION_TOKEN_SECRET",
-    )));
+    auth.access =
+        crate::testing::access_sources(Some(tokens::JWKS), Some(&local_env("ACCESS_TOKEN_SECRET")));
+    auth.session_secret =
+        SecretSource::Value(crate::testing::secret(&local_env("SESSION_TOKEN_SECRET")));
     let h = Harness::builder().settings(&auth).build().await;
     let seed = read("dev/seed.json");
     for item in seed["interventions"].as_array().into_iter().flatten() {

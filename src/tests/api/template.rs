@@ -2,16 +2,16 @@
 //! every variable the code needs, exactly the DynamoDB actions the store
 //! calls on the two tables only, and the settings cfn-lint does not check.
 
-use intervention_verify::config::{
+use crate::config::{
     ACCESS_KEY_VARIABLES, CallLimits, OPTIONAL_VARIABLES, REQUIRED_VARIABLES,
     SESSION_SECRET_VARIABLES,
 };
-use intervention_verify::edge::request::ROUTE;
-use intervention_verify::store::IAM_ACTIONS;
+use crate::edge::request::ROUTE;
+use crate::store::IAM_ACTIONS;
 use serde_norway::Value;
 
 fn template() -> Value {
-    let text = include_str!("../../template.yaml");
+    let text = include_str!("../../../template.yaml");
     serde_norway::from_str(text).unwrap_or_else(|e| panic!("template.yaml: {e}"))
 }
 
@@ -69,7 +69,7 @@ fn route_and_method_match_the_reference() {
     assert!(at(api, &["Properties", "Cors"]).is_null());
 
     // And cargo lambda watch routes it, the preflight included.
-    let cargo = include_str!("../../Cargo.toml");
+    let cargo = include_str!("../../../Cargo.toml");
     assert!(cargo.contains(&format!("\"{ROUTE}\" = [")));
     assert!(cargo.contains(r#"{ method = "OPTIONS", function = "bootstrap" }"#));
 }
@@ -143,7 +143,7 @@ fn function_runs_the_crate_on_arm64_al2023() {
         )),
         "makefile"
     );
-    assert!(include_str!("../../Makefile").contains("build-VerifyFunction:"));
+    assert!(include_str!("../../../Makefile").contains("build-VerifyFunction:"));
     // The SDK gives up before Lambda does, so a slow DynamoDB is a 503.
     let timeout_s = prop("Timeout").as_u64().expect("a number in the template");
     let sdk_ms: u64 = text(at(f, &["Environment", "Variables", "DYNAMODB_TIMEOUT_MS"]))
@@ -198,14 +198,14 @@ fn every_variable_the_code_reads_is_set_and_no_other() {
 
 #[test]
 fn no_secret_value_anywhere_in_the_template() {
-    let text = include_str!("../../template.yaml");
+    let text = include_str!("../../../template.yaml");
     assert!(
         !text.contains("{{resolve:"),
         "a dynamic reference resolves a value into the stack"
     );
     for fixture in [
-        crate::helpers::tokens::SESSION_SECRET,
-        crate::helpers::tokens::ACCESS_SECRET,
+        super::helpers::tokens::SESSION_SECRET,
+        super::helpers::tokens::ACCESS_SECRET,
     ] {
         assert!(!text.contains(fixture));
     }
@@ -250,7 +250,7 @@ fn secrets_policy_reads_exactly_the_token_secrets() {
         .flatten()
         .map(text)
         .collect();
-    assert_eq!(actions, intervention_verify::keys::IAM_ACTIONS);
+    assert_eq!(actions, crate::keys::IAM_ACTIONS);
     let resources = format!("{:?}", at(read, &["Resource"]));
     assert!(
         resources.contains(":secret:${SessionTokenSecretName}-??????"),

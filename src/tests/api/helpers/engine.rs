@@ -9,17 +9,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::config::CallLimits;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use intervention_verify::config::CallLimits;
 use serde_json::Value;
 
-pub struct Engine {
+pub(crate) struct Engine {
     child: Mutex<Option<Child>>,
-    pub port: u16,
+    pub(crate) port: u16,
 }
 
 use super::python;
@@ -54,7 +54,7 @@ fn spawn(port: u16) -> (Child, u16) {
 }
 
 /// The engine most tests share.
-pub fn engine() -> &'static Engine {
+pub(crate) fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(Engine::start)
 }
@@ -62,7 +62,7 @@ pub fn engine() -> &'static Engine {
 impl Engine {
     /// A new engine on a free port, killed when dropped (or when the test
     /// process exits).
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let (child, port) = spawn(0);
         Engine {
             child: Mutex::new(Some(child)),
@@ -70,12 +70,12 @@ impl Engine {
         }
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Kills the engine: the next DynamoDB call fails to connect.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let mut guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(mut c) = guard.take() {
             let _ = c.kill();
@@ -84,7 +84,7 @@ impl Engine {
     }
 
     /// Starts it again on the same port (tables are gone: moto is in memory).
-    pub fn restart(&self) {
+    pub(crate) fn restart(&self) {
         self.stop();
         let (child, _) = spawn(self.port);
         *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
@@ -114,7 +114,7 @@ impl Engine {
     }
 
     /// Answers the next `count` DynamoDB requests with `code` (HTTP `status`).
-    pub fn inject(&self, code: &str, count: u32, status: u16) {
+    pub(crate) fn inject(&self, code: &str, count: u32, status: u16) {
         self.control(
             "POST",
             "/_local/faults",
@@ -123,7 +123,7 @@ impl Engine {
     }
 
     /// Delays every DynamoDB request by `ms` (0 to stop).
-    pub fn delay(&self, ms: u64) {
+    pub(crate) fn delay(&self, ms: u64) {
         self.control(
             "POST",
             "/_local/faults",
@@ -132,7 +132,7 @@ impl Engine {
     }
 
     /// Delays the DynamoDB requests on `table` only by `ms`.
-    pub fn delay_table(&self, table: &str, ms: u64) {
+    pub(crate) fn delay_table(&self, table: &str, ms: u64) {
         self.control(
             "POST",
             "/_local/faults",
@@ -142,14 +142,14 @@ impl Engine {
 
     /// DynamoDB requests by operation since the last reset (an operation
     /// not called is absent).
-    pub fn stats(&self) -> serde_json::Map<String, Value> {
+    pub(crate) fn stats(&self) -> serde_json::Map<String, Value> {
         match self.control("GET", "/_local/stats", "") {
             Value::Object(counts) => counts,
             other => panic!("the engine's stats are not an object: {other}"),
         }
     }
 
-    pub fn reset_stats(&self) {
+    pub(crate) fn reset_stats(&self) {
         self.control("POST", "/_local/stats/reset", "");
     }
 }
@@ -166,18 +166,18 @@ fn sdk(endpoint: &str) -> aws_config::SdkConfig {
 }
 
 /// An SDK client for the engine, with the function's own timeouts and retries.
-pub fn client(endpoint: &str, timeouts: CallLimits) -> Client {
-    intervention_verify::aws::dynamodb_client(&sdk(endpoint), None, timeouts)
+pub(crate) fn client(endpoint: &str, timeouts: CallLimits) -> Client {
+    crate::aws::dynamodb_client(&sdk(endpoint), None, timeouts)
 }
 
 /// The function's own Secrets Manager client, pointed at `endpoint`.
-pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    intervention_verify::aws::secrets_client(&sdk(endpoint), None)
+pub(crate) fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    crate::aws::secrets_client(&sdk(endpoint), None)
 }
 
 /// Stores `value` as secret `id` in the shared engine: created when new,
 /// else rotated (the old `AWSCURRENT` becomes `AWSPREVIOUS`).
-pub async fn put_secret(id: &str, value: &str) {
+pub(crate) async fn put_secret(id: &str, value: &str) {
     let client = secrets_client(&engine().endpoint());
     let created = client
         .create_secret()
@@ -203,7 +203,7 @@ pub async fn put_secret(id: &str, value: &str) {
 }
 
 /// Fresh tables with unique names, so tests run in parallel on one engine.
-pub async fn create_tables(client: &Client) -> (String, String) {
+pub(crate) async fn create_tables(client: &Client) -> (String, String) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
@@ -214,7 +214,7 @@ pub async fn create_tables(client: &Client) -> (String, String) {
 }
 
 /// The two tables under the given names (again after an engine restart).
-pub async fn create_tables_named(client: &Client, interventions: &str, notifications: &str) {
+pub(crate) async fn create_tables_named(client: &Client, interventions: &str, notifications: &str) {
     for (name, key_type) in [
         (interventions, ScalarAttributeType::N),
         (notifications, ScalarAttributeType::S),
@@ -243,7 +243,7 @@ pub async fn create_tables_named(client: &Client, interventions: &str, notificat
     }
 }
 
-pub async fn put(client: &Client, table: &str, item: Value) {
+pub(crate) async fn put(client: &Client, table: &str, item: Value) {
     let item: std::collections::HashMap<_, _> =
         serde_dynamo::to_item(item).unwrap_or_else(|e| panic!("{e}"));
     client
@@ -256,7 +256,7 @@ pub async fn put(client: &Client, table: &str, item: Value) {
 }
 
 /// The item as JSON, or `Value::Null` when absent.
-pub async fn get(
+pub(crate) async fn get(
     client: &Client,
     table: &str,
     key: aws_sdk_dynamodb::types::AttributeValue,

@@ -6,12 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use intervention_verify::telemetry::metrics;
+use crate::telemetry::metrics;
 use serde_json::Value;
 
 pub(crate) fn translate(params: &[&str]) -> Value {
     let args = params.iter().flat_map(|p| ["--param", p]);
-    let stdout = crate::helpers::run_script("translate_template.py", args);
+    let stdout = super::helpers::run_script("translate_template.py", args);
     serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("translation output: {e}"))
 }
 
@@ -128,7 +128,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
         "{:?}",
         alarms.iter().map(|a| a.0).collect::<Vec<_>>()
     );
-    let runbook = include_str!("../../docs/OPERATIONS.md");
+    let runbook = include_str!("../../../docs/OPERATIONS.md");
     for (name, alarm) in &alarms {
         let p = &alarm["Properties"];
         assert!(

@@ -8,18 +8,18 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub const CLIENT_ID: &str = "interventions-web";
+pub(crate) const CLIENT_ID: &str = "interventions-web";
 const CLIENT_SECRET: &str = "oidc-test-client-secret-0123456789";
 /// The custom claims the provider adds (its `extraTokenClaims`).
-pub const USER_ID_CLAIM: &str = "https://interventions.test/userId";
-pub const ORGANIZATIONS_CLAIM: &str = "https://interventions.test/organizationIds";
-pub const USER: i64 = 4242;
-pub const ORGANIZATION: i64 = 77;
+pub(crate) const USER_ID_CLAIM: &str = "https://interventions.test/userId";
+pub(crate) const ORGANIZATIONS_CLAIM: &str = "https://interventions.test/organizationIds";
+pub(crate) const USER: i64 = 4242;
+pub(crate) const ORGANIZATION: i64 = 77;
 
-pub struct OpenIdProvider {
+pub(crate) struct OpenIdProvider {
     child: Child,
-    pub issuer: String,
-    pub jwks_uri: String,
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: String,
 }
 
 impl Drop for OpenIdProvider {
@@ -30,12 +30,12 @@ impl Drop for OpenIdProvider {
 }
 
 /// `https://<alg>.interventions.test`: the resource whose tokens `alg` signs.
-pub fn resource(alg: &str) -> String {
+pub(crate) fn resource(alg: &str) -> String {
     format!("https://{}.interventions.test", alg.to_ascii_lowercase())
 }
 
 impl OpenIdProvider {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc/issuer.mjs");
         let mut child = Command::new("node")
             .arg(script)
@@ -59,7 +59,7 @@ impl OpenIdProvider {
     }
 
     /// An access token for `resource`, by client credentials.
-    pub async fn token(&self, resource: &str, scope: &str) -> String {
+    pub(crate) async fn token(&self, resource: &str, scope: &str) -> String {
         let form = format!(
             "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&resource={}&scope={}",
             encode(resource),
@@ -75,7 +75,7 @@ impl OpenIdProvider {
     }
 
     /// New signing keys; the previous ones stay published.
-    pub async fn rotate(&self) {
+    pub(crate) async fn rotate(&self) {
         let answer = self.post("/rotate", "").await;
         assert!(answer.contains("generation"), "rotate: {answer}");
     }

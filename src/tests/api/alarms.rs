@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::deployment::translate;
-use crate::helpers::{Event, decision, tokens};
-use intervention_verify::config::{AllowedOrigins, CallLimits};
-use intervention_verify::handler::{App, handle};
-use intervention_verify::store::DynamoStore;
+use super::deployment::translate;
+use super::helpers::{Event, decision, tokens};
+use crate::config::{AllowedOrigins, CallLimits};
+use crate::handler::{App, handle};
+use crate::store::DynamoStore;
 use serde_json::Value;
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -46,20 +46,18 @@ fn unreachable_app() -> App<DynamoStore> {
         max_attempts: 1,
         initial_backoff: std::time::Duration::from_millis(10),
     };
-    let client = crate::helpers::engine::client("http://127.0.0.1:9", timeouts);
+    let client = super::helpers::engine::client("http://127.0.0.1:9", timeouts);
     App {
-        authenticator: intervention_verify::testing::authenticator(
-            &intervention_verify::testing::auth_settings(),
-        ),
+        authenticator: crate::testing::authenticator(&crate::testing::auth_settings()),
         store: DynamoStore::new(client, "interventions".into(), "notifications".into()),
         origins: AllowedOrigins::Any,
         log_sink: collect,
     }
 }
 
-fn healthy_app() -> App<intervention_verify::testing::stores::StubStore> {
-    let mut app = intervention_verify::testing::app(
-        intervention_verify::testing::stores::StubStore::accepting(),
+fn healthy_app() -> App<crate::testing::stores::StubStore> {
+    let mut app = crate::testing::app(
+        crate::testing::stores::StubStore::accepting(),
         AllowedOrigins::Any,
     );
     app.log_sink = collect;
@@ -96,7 +94,7 @@ fn decisions(n: i64) -> Vec<Event> {
 
 /// The lines the handler wrote for `events`, relabelled as `stack`'s
 /// function and version (the values Lambda's environment gives them).
-async fn serve<S: intervention_verify::store::InterventionStore>(
+async fn serve<S: crate::store::InterventionStore>(
     app: &App<S>,
     events: &[Event],
     stack: Stack,
