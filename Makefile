@@ -79,7 +79,7 @@ smoke: venv
 	$(PY) scripts/smoke.py $(if $(URL),--url $(URL)) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) $(if $(ORIGIN),--origin $(ORIGIN))
 
 fuzz:
-	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --lib tests::api::fuzz -- --nocapture
+	FUZZ_CASES=$${FUZZ_CASES:-100000} cargo test --release --lib integration::fuzz -- --nocapture
 
 ## The second clippy is the deployed build (no dev-dependencies, so no test
 ## kit): the rooms are private there and the dead-code lint sees them all.
@@ -92,12 +92,12 @@ fmt:
 	cargo fmt
 
 unit:
-	cargo test --lib -- --skip tests::api::
+	cargo test --lib -- --skip integration::
 
-## The integration suites (src/tests/api); --all-targets builds the
+## The integration suites (tests/api); --all-targets builds the
 ## `bootstrap` binary some of them run.
 integration: venv node-deps
-	cargo test --all-targets tests::api::
+	cargo test --all-targets integration::
 
 ## The Lambda artifact: arm64 release `bootstrap`, zipped, cross-compiled by
 ## cargo-lambda with zig (both from .venv), so no Docker and no cross gcc.

@@ -219,7 +219,10 @@ mod tests {
         let sdk = crate::testing::sdk_config();
         let operation = |t: CallLimits| {
             let client = dynamodb_client(&sdk, None, t);
-            client.config().timeout_config().and_then(|c| c.operation_timeout())
+            client
+                .config()
+                .timeout_config()
+                .and_then(|c| c.operation_timeout())
         };
         // The defaults: the attempts end first, no operation timer is armed.
         let defaults = CallLimits::default();
@@ -297,11 +300,20 @@ mod tests {
             for _ in 0..2 {
                 requests.push(read_request(&mut socket).await);
                 let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
-                socket.write_all(answer.as_bytes()).await.expect("the answer");
+                socket
+                    .write_all(answer.as_bytes())
+                    .await
+                    .expect("the answer");
             }
             requests
         });
-        let credentials = aws_credential_types::Credentials::new("AKID", "SECRET", Some("TOKEN".into()), None, "test");
+        let credentials = aws_credential_types::Credentials::new(
+            "AKID",
+            "SECRET",
+            Some("TOKEN".into()),
+            None,
+            "test",
+        );
         let sdk = crate::testing::sdk_config()
             .to_builder()
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
@@ -314,19 +326,31 @@ mod tests {
         for table in ["t", "another"] {
             let _ = client.describe_table().table_name(table).send().await;
         }
-        assert_eq!(sigv4::DERIVED.with(|d| d.get()) - derived, 1, "one key, kept");
+        assert_eq!(
+            sigv4::DERIVED.with(|d| d.get()) - derived,
+            1,
+            "one key, kept"
+        );
         for (headers, body) in server.await.expect("the server task") {
-            let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            let get = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            };
             let ours = get("authorization").expect("an authorization");
             let amz = get("x-amz-date").expect("an x-amz-date");
             let unsigned: Vec<(&str, &str)> = headers
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_str()))
-                .filter(|(n, _)| !["authorization", "x-amz-date", "x-amz-security-token"].contains(n))
+                .filter(|(n, _)| {
+                    !["authorization", "x-amz-date", "x-amz-security-token"].contains(n)
+                })
                 .collect();
             let uri = format!("{endpoint}/");
             let at = (sigv4::tests::at(&amz), "eu-west-3", "dynamodb");
-            let sdk = sigv4::tests::sdk_authorization(("POST", &uri), &unsigned, &body, at, &credentials);
+            let sdk =
+                sigv4::tests::sdk_authorization(("POST", &uri), &unsigned, &body, at, &credentials);
             assert_eq!(ours, sdk);
             assert!(ours.contains("x-amz-security-token"), "{ours}");
             assert_eq!(get("x-amz-security-token").as_deref(), Some("TOKEN"));

@@ -339,7 +339,10 @@ mod tests {
             assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::json!(n)));
             assert_eq!(matches!(s, Status::Other(_)), !(1..=6).contains(&n), "{n}");
         }
-        assert_eq!(serde_json::from_str::<Status>("4").ok(), Some(Status::Validated));
+        assert_eq!(
+            serde_json::from_str::<Status>("4").ok(),
+            Some(Status::Validated)
+        );
     }
 
     fn caller() -> Caller {
@@ -430,7 +433,8 @@ mod tests {
                 let mut r = verified(status, 7, "ok");
                 r.organization_id = org;
                 r.archived_at = Some("2024-01-01T00:00:00.000Z".into());
-                let v = judge_failed_condition(Some(r), &caller(), &command(Decision::Accept, "ok"));
+                let v =
+                    judge_failed_condition(Some(r), &caller(), &command(Decision::Accept, "ok"));
                 assert_eq!(
                     v,
                     Verdict::Refused(Refusal::NotFound),

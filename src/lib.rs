@@ -21,8 +21,8 @@
 //! ([`SigningKeys`]) and the answer's reader ([`read_answer`]) for the
 //! floor bench.
 //! The rooms are private and their items `pub(crate)`, so the dead-code lint
-//! sees all of them: the integration suites live in the crate ([`tests`],
-//! test builds only), and the bench reaches the path through the test kit
+//! sees all of them: the integration suites are compiled into the crate's
+//! test build (`tests/api`), and the bench reaches the path through the test kit
 //! ([`testing`], the `testing` feature), which also serves `dev-tokens`.
 
 // The start-up future nests deeper than rustc's default layout depth.
@@ -49,5 +49,8 @@ pub use store::answer::read_answer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+/// The integration suites (`tests/api`): compiled into the crate's test
+/// build, so they reach the rooms without the rooms being public.
 #[cfg(test)]
-mod tests;
+#[path = "../tests/api/mod.rs"]
+mod integration;

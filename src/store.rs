@@ -15,15 +15,15 @@ pub(crate) mod answer;
 mod error;
 mod item;
 
-use answer::applied;
 pub(crate) use answer::ReadAnswersOurselves;
+use answer::applied;
 
-use error::classify;
 pub(crate) use error::StoreError;
+use error::classify;
 
 /// Every DynamoDB action this module calls, as IAM names them. The template's
-/// policy must grant exactly these (checked by `src/tests/api/template.rs`), and the
-/// engine must see no other (checked by `src/tests/api/request_count.rs`).
+/// policy must grant exactly these (checked by `tests/api/template.rs`), and the
+/// engine must see no other (checked by `tests/api/request_count.rs`).
 #[cfg(test)]
 pub(crate) const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
 
@@ -112,7 +112,11 @@ impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflict
 }
 
 impl DynamoStore {
-    pub(crate) fn new(client: Client, interventions_table: String, notifications_table: String) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        interventions_table: String,
+        notifications_table: String,
+    ) -> Self {
         Self {
             client,
             interventions_table,
@@ -246,7 +250,8 @@ fn num(n: i64) -> AttributeValue {
 /// The record as it was when the condition failed, read by the SDK: a rare
 /// path, where its reading costs nothing that matters.
 fn read_item(item: HashMap<String, AttributeValue>) -> Result<Intervention, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::malformed("malformed intervention item", e))
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::malformed("malformed intervention item", e))
 }
 
 impl InterventionStore for DynamoStore {
@@ -261,7 +266,9 @@ impl InterventionStore for DynamoStore {
                     UpdateItemError::ConditionalCheckFailedException(c) => c.item,
                     _ => None,
                 };
-                old.map(read_item).transpose().map(WriteOutcome::ConditionFailed)
+                old.map(read_item)
+                    .transpose()
+                    .map(WriteOutcome::ConditionFailed)
             }
             Err(e) => Err(classify(e)),
         }
@@ -346,8 +353,9 @@ mod tests {
             "the codec's own error, not its text: {codec:?}"
         );
         assert!(
-            e.to_string()
-                .starts_with(&format!("store failure: malformed intervention item: {codec}")),
+            e.to_string().starts_with(&format!(
+                "store failure: malformed intervention item: {codec}"
+            )),
             "{e}"
         );
     }

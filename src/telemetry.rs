@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 /// Every metric and dimension the function emits, in one place: the
-/// template's alarms and dashboard read these names, and `src/tests/api/template.rs`
+/// template's alarms and dashboard read these names, and `tests/api/template.rs`
 /// checks that they read nothing else, so renaming one breaks a test, not an
 /// alarm.
 pub(crate) mod metrics {
@@ -25,7 +25,8 @@ pub(crate) mod metrics {
     /// two stacks in one account and region never share a series.
     pub(crate) const FUNCTION_NAME: &str = "functionName";
     #[cfg(test)]
-    pub(crate) const DIMENSIONS: &[&str] = &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
+    pub(crate) const DIMENSIONS: &[&str] =
+        &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
 
     /// Per request: 1 each.
     pub(crate) const REQUESTS: &str = "Requests";

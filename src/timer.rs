@@ -143,9 +143,14 @@ mod fd {
                 return Ok(());
             }
             // Zero would disarm: a deadline already here expires in 1 ns.
-            let left = first.saturating_duration_since(now).max(std::time::Duration::from_nanos(1));
+            let left = first
+                .saturating_duration_since(now)
+                .max(std::time::Duration::from_nanos(1));
             let value = libc::itimerspec {
-                it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
                 it_value: libc::timespec {
                     tv_sec: left.as_secs() as libc::time_t,
                     tv_nsec: left.subsec_nanos().into(),
@@ -221,7 +226,10 @@ mod tests {
                 let order = &order;
                 async move {
                     sleep_until(t0 + Duration::from_millis(ms)).await;
-                    assert!(t0.elapsed() >= Duration::from_millis(ms), "{ms} ms: too early");
+                    assert!(
+                        t0.elapsed() >= Duration::from_millis(ms),
+                        "{ms} ms: too early"
+                    );
                     order.lock().expect("order").push(ms);
                 }
             };
@@ -245,7 +253,11 @@ mod tests {
             let t = Instant::now();
             sleep_until(t + Duration::from_millis(15)).await;
             assert!(t.elapsed() >= Duration::from_millis(15));
-            assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+            assert!(
+                t.elapsed() < Duration::from_millis(500),
+                "{:?}",
+                t.elapsed()
+            );
         });
     }
 

@@ -209,7 +209,10 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), all.len(), "two reasons share a code");
         // A claim's name is in the text, never in the code.
-        assert_eq!(Reason::UserId("custom:uid").code(), Reason::UserId("sub").code());
+        assert_eq!(
+            Reason::UserId("custom:uid").code(),
+            Reason::UserId("sub").code()
+        );
         let e = AuthError::invalid(TokenKind::Session, Reason::BadSignature);
         assert_eq!(e.code(), "bad_signature");
         assert_eq!(e.to_string(), "session token invalid: bad signature");
@@ -219,7 +222,11 @@ mod tests {
             AuthError::KeysUnavailable(TokenKind::Access),
         ];
         for e in other {
-            assert!(!codes.contains(&e.code()), "{} is also a reason's code", e.code());
+            assert!(
+                !codes.contains(&e.code()),
+                "{} is also a reason's code",
+                e.code()
+            );
         }
     }
 }

@@ -166,7 +166,11 @@ mod tests {
             None,
             "keys due for a refresh"
         );
-        assert_eq!(cache.lookup("a", "s", NOW, same_keys), None, "dropped for good");
+        assert_eq!(
+            cache.lookup("a", "s", NOW, same_keys),
+            None,
+            "dropped for good"
+        );
         cache.insert("a", "s", caller(), later, versions);
         assert_eq!(cache.lookup("a", "s", later - 1, same_keys), Some(caller()));
         assert_eq!(cache.lookup("a", "s", later, same_keys), None, "at exp");
@@ -189,13 +193,7 @@ mod tests {
     fn a_due_source_is_never_remembered() {
         let cache = VerifiedTokens::default();
         let due = KeyVersion::new(Source::AccessSecret, None);
-        cache.insert(
-            "a",
-            "s",
-            caller(),
-            NOW + 600,
-            [due, at(Source::Session, 1)],
-        );
+        cache.insert("a", "s", caller(), NOW + 600, [due, at(Source::Session, 1)]);
         assert_eq!(cache.lookup("a", "s", NOW, |_| Some(1)), None);
     }
 
@@ -211,7 +209,11 @@ mod tests {
             let versions = [at(access_source, 1), at(Source::Session, 1)];
             cache.insert("a", "s", caller(), NOW + 600, versions);
             let moved = |s: Source| Some(if s == bumped { 2 } else { 1 });
-            assert_eq!(cache.lookup("a", "s", NOW, moved), None, "{bumped:?} changed");
+            assert_eq!(
+                cache.lookup("a", "s", NOW, moved),
+                None,
+                "{bumped:?} changed"
+            );
         }
     }
 }

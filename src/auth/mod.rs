@@ -127,7 +127,10 @@ impl Authenticator {
     /// Reads every key source, concurrently. A wrong setting stops start-up;
     /// an unreachable source does not (its tokens answer 503 until it is
     /// reached).
-    pub(crate) async fn start(settings: &AuthSettings, clients: &KeyClients) -> Result<Self, ConfigError> {
+    pub(crate) async fn start(
+        settings: &AuthSettings,
+        clients: &KeyClients,
+    ) -> Result<Self, ConfigError> {
         let session = Secret::start(
             &settings.session_secret,
             vars::SESSION_TOKEN_SECRET_ID,
@@ -157,7 +160,10 @@ impl Authenticator {
         let access = token::bearer(authorization)?;
         let session = token::session(session_token)?;
         let now = self.clock.unix_secs();
-        if let Some(caller) = self.verified.lookup(access, session, now, |s| self.current(s)) {
+        if let Some(caller) = self
+            .verified
+            .lookup(access, session, now, |s| self.current(s))
+        {
             return Ok(caller);
         }
         let (claims, access_version) = self.access.verify(access).await?;

@@ -35,7 +35,9 @@ fn invalid_access(reason: Reason) -> Result<Caller, AuthError> {
 fn every_algorithm_verifies_with_a_key_of_its_kind() {
     let v = authenticator(&settings());
     use Algorithm::*;
-    for alg in [HS256, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA] {
+    for alg in [
+        HS256, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+    ] {
         let token = tokens::sign(alg, &tokens::access_claims(42, &[3, 1, 3]));
         let caller =
             auth(&v, &token, &tokens::session(42)).unwrap_or_else(|e| panic!("{alg:?}: {e}"));
@@ -348,7 +350,9 @@ fn jwks_configuration_errors_name_the_variable() {
     let with_jwks = |doc: &str| {
         let mut s = settings();
         s.access = crate::testing::access_sources(Some(doc), Some(tokens::ACCESS_SECRET));
-        crate::testing::try_authenticator(&s).err().map(|e| e.name())
+        crate::testing::try_authenticator(&s)
+            .err()
+            .map(|e| e.name())
     };
     assert_eq!(with_jwks("not json"), Some("ACCESS_TOKEN_JWKS"));
     assert_eq!(with_jwks(r#"{"nokeys": []}"#), Some("ACCESS_TOKEN_JWKS"));
@@ -361,16 +365,15 @@ fn jwks_configuration_errors_name_the_variable() {
     // Unsupported algorithms are skipped; with no other key, start-up stops.
     let mut s = settings();
     s.access = crate::testing::access_sources(
-        Some(r#"{"keys":[{"kty":"EC","kid":"p521","crv":"P-521","x":"AQAB","y":"AQAB"},{"kty":"RSA","kid":"r","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"}]}"#),
+        Some(
+            r#"{"keys":[{"kty":"EC","kid":"p521","crv":"P-521","x":"AQAB","y":"AQAB"},{"kty":"RSA","kid":"r","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"}]}"#,
+        ),
         None,
     );
     assert!(crate::testing::try_authenticator(&s).is_err());
     // A short HS256 secret cannot reach the authenticator at all: the type refuses
     // it (the setting that held it is named by the configuration).
-    assert_eq!(
-        crate::auth::Hs256Secret::new("").err(),
-        Some(ShortSecret)
-    );
+    assert_eq!(crate::auth::Hs256Secret::new("").err(), Some(ShortSecret));
     assert!(crate::auth::Hs256Secret::new(vec![b'k'; MIN_SECRET_BYTES - 1]).is_err());
     assert!(crate::auth::Hs256Secret::new(vec![b'k'; MIN_SECRET_BYTES]).is_ok());
 }

@@ -30,7 +30,12 @@ use aws_types::region::SigningRegion;
 
 /// Headers a signature never covers (the SDK signer's list): set or changed
 /// on the way by the signer itself, proxies and tracing.
-const UNSIGNED: [&str; 4] = ["authorization", "user-agent", "x-amzn-trace-id", "transfer-encoding"];
+const UNSIGNED: [&str; 4] = [
+    "authorization",
+    "user-agent",
+    "x-amzn-trace-id",
+    "transfer-encoding",
+];
 
 /// A request as a signature covers it. `headers`: every header to sign,
 /// lower-case names with trimmed values, sorted by name (`host` and
@@ -123,15 +128,18 @@ impl SigningKeys {
         for part in ["\n\n", &signed, "\n"] {
             creq.push_str(part);
         }
-        hex_into(&mut creq, digest::digest(&digest::SHA256, request.body).as_ref());
+        hex_into(
+            &mut creq,
+            digest::digest(&digest::SHA256, request.body).as_ref(),
+        );
 
         let (date, region, service) = (scope.date(), scope.region, scope.service);
         let credential_scope = format!("{date}/{region}/{service}/aws4_request");
-        let mut to_sign = format!(
-            "AWS4-HMAC-SHA256\n{}\n{credential_scope}\n",
-            scope.amz_date
+        let mut to_sign = format!("AWS4-HMAC-SHA256\n{}\n{credential_scope}\n", scope.amz_date);
+        hex_into(
+            &mut to_sign,
+            digest::digest(&digest::SHA256, creq.as_bytes()).as_ref(),
         );
-        hex_into(&mut to_sign, digest::digest(&digest::SHA256, creq.as_bytes()).as_ref());
         let mut header = format!(
             "AWS4-HMAC-SHA256 Credential={access_key}/{credential_scope}, SignedHeaders={signed}, Signature="
         );
@@ -140,10 +148,18 @@ impl SigningKeys {
         header
     }
 
-    fn sign(&self, secret: &str, credential_scope: &str, scope: &Scope<'_>, data: &[u8]) -> hmac::Tag {
+    fn sign(
+        &self,
+        secret: &str,
+        credential_scope: &str,
+        scope: &Scope<'_>,
+        data: &[u8],
+    ) -> hmac::Tag {
         let mut day = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         match &*day {
-            Some(k) if k.scope == credential_scope && k.secret == secret => hmac::sign(&k.key, data),
+            Some(k) if k.scope == credential_scope && k.secret == secret => {
+                hmac::sign(&k.key, data)
+            }
             _ => {
                 #[cfg(test)]
                 DERIVED.with(|d| d.set(d.get() + 1));
@@ -188,7 +204,10 @@ impl AuthScheme for KeptKeySigV4 {
         SCHEME_ID
     }
 
-    fn identity_resolver(&self, resolvers: &dyn GetIdentityResolver) -> Option<SharedIdentityResolver> {
+    fn identity_resolver(
+        &self,
+        resolvers: &dyn GetIdentityResolver,
+    ) -> Option<SharedIdentityResolver> {
         resolvers.identity_resolver(SCHEME_ID)
     }
 
@@ -228,8 +247,14 @@ fn plain<'a>(
     }
     Some(Plain {
         credentials: identity.data::<Credentials>()?,
-        region: cfg.load::<SigningRegion>().or(operation.region.as_ref())?.as_ref(),
-        service: cfg.load::<SigningName>().or(operation.name.as_ref())?.as_ref(),
+        region: cfg
+            .load::<SigningRegion>()
+            .or(operation.region.as_ref())?
+            .as_ref(),
+        service: cfg
+            .load::<SigningName>()
+            .or(operation.name.as_ref())?
+            .as_ref(),
         host: root_host(request.uri())?,
         body: request.body().bytes()?,
     })
@@ -265,7 +290,9 @@ impl Sign for KeptKeySigV4 {
         cfg: &ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(call) = plain(request, identity, &endpoint, cfg) else {
-            return self.sdk.sign_http_request(request, identity, endpoint, components, cfg);
+            return self
+                .sdk
+                .sign_http_request(request, identity, endpoint, components, cfg);
         };
         let now = components.time_source().unwrap_or_default().now();
         let scope = Scope::at(now, call.region, call.service);
@@ -273,7 +300,9 @@ impl Sign for KeptKeySigV4 {
         let mut headers: Vec<(&str, &str)> = request
             .headers()
             .iter()
-            .filter(|(n, _)| !UNSIGNED.contains(n) && *n != "x-amz-date" && *n != "x-amz-security-token")
+            .filter(|(n, _)| {
+                !UNSIGNED.contains(n) && *n != "x-amz-date" && *n != "x-amz-security-token"
+            })
             .collect();
         if !headers.iter().any(|(n, _)| *n == "host") {
             headers.push(("host", call.host));
@@ -335,7 +364,10 @@ pub(crate) mod tests {
         let request = Canonical {
             method: "GET",
             path: "/",
-            headers: &[("host", "example.amazonaws.com"), ("x-amz-date", "20150830T123600Z")],
+            headers: &[
+                ("host", "example.amazonaws.com"),
+                ("x-amz-date", "20150830T123600Z"),
+            ],
             body: b"",
         };
         let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -348,7 +380,11 @@ pub(crate) mod tests {
                  Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
             );
         }
-        assert_eq!(DERIVED.with(|d| d.get()) - before, 1, "one key for two signatures");
+        assert_eq!(
+            DERIVED.with(|d| d.get()) - before,
+            1,
+            "one key for two signatures"
+        );
         // A new day, or a rotated secret, derives again.
         let next_day = Scope::at(at("20150831T000000Z"), "us-east-1", "service");
         keys.authorization(&request, &next_day, "AKIDEXAMPLE", secret);
@@ -376,8 +412,13 @@ pub(crate) mod tests {
             .build()
             .expect("signing parameters")
             .into();
-        let request = SignableRequest::new(method, uri, headers.iter().copied(), SignableBody::Bytes(body))
-            .expect("a signable request");
+        let request = SignableRequest::new(
+            method,
+            uri,
+            headers.iter().copied(),
+            SignableBody::Bytes(body),
+        )
+        .expect("a signable request");
         let (instructions, _) = sign(request, &params).expect("a signature").into_parts();
         let authorization = instructions.headers().find(|(n, _)| *n == "authorization");
         authorization.expect("an authorization").1.to_owned()
@@ -405,7 +446,11 @@ pub(crate) mod tests {
             body,
         };
         let credentials = Credentials::new("AKID", "SECRET", None, None, "test");
-        let unsigned: Vec<_> = headers.iter().copied().filter(|(n, _)| *n != "x-amz-date").collect();
+        let unsigned: Vec<_> = headers
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != "x-amz-date")
+            .collect();
         assert_eq!(
             keys.authorization(&request, &scope, "AKID", "SECRET"),
             sdk_authorization(
@@ -420,11 +465,24 @@ pub(crate) mod tests {
 
     #[test]
     fn only_the_root_path_of_a_plain_uri_is_signed_here() {
-        assert_eq!(root_host("https://dynamodb.eu-west-3.amazonaws.com/"), Some("dynamodb.eu-west-3.amazonaws.com"));
-        assert_eq!(root_host("https://dynamodb.eu-west-3.amazonaws.com:443/"), Some("dynamodb.eu-west-3.amazonaws.com"));
+        assert_eq!(
+            root_host("https://dynamodb.eu-west-3.amazonaws.com/"),
+            Some("dynamodb.eu-west-3.amazonaws.com")
+        );
+        assert_eq!(
+            root_host("https://dynamodb.eu-west-3.amazonaws.com:443/"),
+            Some("dynamodb.eu-west-3.amazonaws.com")
+        );
         assert_eq!(root_host("http://127.0.0.1:8000/"), Some("127.0.0.1:8000"));
         assert_eq!(root_host("http://127.0.0.1:80"), Some("127.0.0.1"));
-        for other in ["https://h/x", "https://h/?a=1", "https://h?a=1", "https://u@h/", "ftp://h/", "h/"] {
+        for other in [
+            "https://h/x",
+            "https://h/?a=1",
+            "https://h?a=1",
+            "https://u@h/",
+            "ftp://h/",
+            "h/",
+        ] {
             assert_eq!(root_host(other), None, "{other}");
         }
         assert!(needs_trimming(" a") && needs_trimming("a  b") && !needs_trimming("a b"));

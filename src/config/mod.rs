@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::auth::{AccessKeySources, AuthSettings, ClaimNames, Hs256Secret, ScopeClaims, SecretSource};
+use crate::auth::{
+    AccessKeySources, AuthSettings, ClaimNames, Hs256Secret, ScopeClaims, SecretSource,
+};
 use crate::keys::JwksUrl;
 
 mod origins;
@@ -14,7 +16,8 @@ use origins::parse_origins;
 
 /// Variables without which the function does not start.
 #[cfg(test)]
-pub(crate) const REQUIRED_VARIABLES: &[&str] = &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
+pub(crate) const REQUIRED_VARIABLES: &[&str] =
+    &[vars::INTERVENTIONS_TABLE, vars::NOTIFICATIONS_TABLE];
 /// Exactly one of these: the session secret's value (local runs, tests) or
 /// its Secrets Manager id (production).
 pub(crate) const SESSION_SECRET_VARIABLES: &[&str] =
@@ -379,7 +382,9 @@ mod tests {
         // The message states the range the check applies.
         let mut pairs = BASE.to_vec();
         pairs.push(("DYNAMODB_TIMEOUT_MS", "60001"));
-        let err = Config::from_lookup(env(&pairs)).err().map(|e| e.to_string());
+        let err = Config::from_lookup(env(&pairs))
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("DYNAMODB_TIMEOUT_MS is malformed: expected milliseconds between 1 and 60000")

@@ -178,9 +178,9 @@ async fn replay_and_refusals_are_judged_from_the_old_image() {
 
 #[tokio::test]
 async fn conflict_detail_gives_the_current_status() {
-    let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(Some(
-        record(6),
-    )))));
+    let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(
+        Some(record(6)),
+    ))));
     let (_, _, body) = call(&app, valid()).await;
     assert!(
         body["detail"]
@@ -211,9 +211,9 @@ async fn notification_is_marked_for_the_caller_and_never_fails_the_decision() {
         );
     }
     // Not after a refusal.
-    let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(Some(
-        record(2),
-    )))));
+    let app = app(StubStore::answering(Ok(WriteOutcome::ConditionFailed(
+        Some(record(2)),
+    ))));
     let req = valid().body(r#"{"decisionComment":"x","decision":1,"notificationId":"n-9"}"#);
     assert_eq!(call(&app, req).await.0, StatusCode::CONFLICT);
     assert!(app.store.notifications.borrow().is_empty());

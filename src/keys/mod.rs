@@ -19,7 +19,7 @@ pub(crate) use web::{JwksUrl, WebClient};
 
 /// Every Secrets Manager action this module calls, as IAM names them: the
 /// template grants exactly these, on the token secrets only (checked by
-/// `src/tests/api/template.rs`). `kms:Decrypt` joins them only with a customer key.
+/// `tests/api/template.rs`). `kms:Decrypt` joins them only with a customer key.
 #[cfg(test)]
 pub(crate) const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
@@ -80,7 +80,9 @@ impl Clock {
     /// Seconds since the Unix epoch, as a token's `exp` counts them, moved by
     /// the same offset.
     pub(crate) fn unix_secs(&self) -> i64 {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         (wall + self.offset()).as_secs() as i64
     }
 
@@ -392,7 +394,10 @@ mod tests {
         let io = std::io::Error::other("connection reset");
         let e = FetchError::unavailable("unreachable", Some(io.into())).within("JWKS endpoint u");
         assert!(matches!(e, FetchError::Unavailable { .. }));
-        assert_eq!(e.to_string(), "JWKS endpoint u: unreachable: connection reset");
+        assert_eq!(
+            e.to_string(),
+            "JWKS endpoint u: unreachable: connection reset"
+        );
         let inner = e.source().expect("the client's error");
         assert_eq!(inner.to_string(), "unreachable: connection reset");
         assert_eq!(

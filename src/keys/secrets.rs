@@ -21,8 +21,8 @@ pub(crate) async fn read_secret_versions<T, E: std::fmt::Display>(
     };
     let (current, previous) = tokio::join!(read("AWSCURRENT"), read("AWSPREVIOUS"));
     let current = current.map_err(classify_secret_error)?;
-    let current = secret_bytes(current)
-        .ok_or_else(|| FetchError::config("the secret has no value", None))?;
+    let current =
+        secret_bytes(current).ok_or_else(|| FetchError::config("the secret has no value", None))?;
     let current = parse(current)
         .map_err(|e| FetchError::config(format!("its AWSCURRENT value is unusable: {e}"), None))?;
     let mut versions = vec![current];
@@ -70,14 +70,14 @@ fn classify_secret_error(e: SecretError) -> FetchError {
         "InvalidRequestException",
         "InvalidParameterException",
     ];
-    let code = e.as_service_error().and_then(|s| s.code()).map(str::to_owned);
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .map(str::to_owned);
     match code.as_deref() {
         Some(c) if CONFIG.contains(&c) => FetchError::config(format!("Secrets Manager: {c}"), None),
         Some(c) => FetchError::unavailable(format!("Secrets Manager: {c}"), None),
-        None => FetchError::unavailable(
-            "Secrets Manager unreachable",
-            Some(Box::new(e)),
-        ),
+        None => FetchError::unavailable("Secrets Manager unreachable", Some(Box::new(e))),
     }
 }
 

@@ -123,7 +123,10 @@ impl WebClient {
                 .collect()
                 .await
                 .map_err(|e| {
-                    unavailable(format!("body unreadable or over {max_bytes} bytes"), Some(e))
+                    unavailable(
+                        format!("body unreadable or over {max_bytes} bytes"),
+                        Some(e),
+                    )
                 })?
                 .to_bytes();
             Ok((body, ttl))

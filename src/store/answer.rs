@@ -43,7 +43,9 @@ pub(crate) struct ReadAnswersOurselves {
 
 impl ReadAnswersOurselves {
     pub(crate) fn new() -> Self {
-        let sdk = UpdateItem::new().config().unwrap_or_else(|| Layer::new("none").freeze());
+        let sdk = UpdateItem::new()
+            .config()
+            .unwrap_or_else(|| Layer::new("none").freeze());
         Self { sdk }
     }
 }
@@ -86,16 +88,22 @@ impl DeserializeResponse for RawAnswer {
         // Errors only: the layer is looked up where the SDK's reading is needed.
         match self.0.load::<SharedResponseDeserializer>() {
             Some(sdk) => sdk.deserialize_nonstreaming_with_config(response, cfg),
-            None => Err(OrchestratorError::other("no deserializer for UpdateItem's errors")),
+            None => Err(OrchestratorError::other(
+                "no deserializer for UpdateItem's errors",
+            )),
         }
     }
 }
 
 /// The record [`RawAnswer`] handed on.
-pub(super) fn applied(attributes: Option<HashMap<String, AttributeValue>>) -> Result<Intervention, StoreError> {
+pub(super) fn applied(
+    attributes: Option<HashMap<String, AttributeValue>>,
+) -> Result<Intervention, StoreError> {
     match attributes.as_ref().and_then(|a| a.get(RAW_ANSWER)) {
         Some(AttributeValue::B(body)) => read_answer(body.as_ref()),
-        _ => Err(StoreError::malformed("an answer without its body", "no raw answer")),
+        _ => Err(StoreError::malformed(
+            "an answer without its body",
+            "no raw answer",
+        )),
     }
 }
-

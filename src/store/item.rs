@@ -170,7 +170,10 @@ struct ListOf<A>(A);
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for MapOf<A> {
     type Error = A::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, k: K) -> Result<Option<K::Value>, A::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        k: K,
+    ) -> Result<Option<K::Value>, A::Error> {
         self.0.next_key_seed(k)
     }
 
@@ -182,7 +185,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for MapOf<A> {
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for ListOf<A> {
     type Error = A::Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, t: T) -> Result<Option<T::Value>, A::Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        t: T,
+    ) -> Result<Option<T::Value>, A::Error> {
         self.0.next_element_seed(Attr(t))
     }
 }
@@ -315,7 +321,10 @@ mod tests {
         assert_eq!(ours.verified_by_user_id, Some(9_007_199_254_740_991));
         assert_eq!(ours.archived_at, None);
         assert_eq!(ours.auto_created, Some(true));
-        assert_eq!(ours.description.as_deref(), Some("Replace the \"filters\" — été"));
+        assert_eq!(
+            ours.description.as_deref(),
+            Some("Replace the \"filters\" — été")
+        );
     }
 
     #[test]
@@ -335,7 +344,9 @@ mod tests {
         };
         assert!(with("status", json!("4")).is_err());
         assert!(with("codePin", json!(12.5)).is_err());
-        let set = |name: &str| format!(r#"{{"Attributes": {{"id": {{"N": "3"}}, "{name}": {{"SS": ["a"]}}}}}}"#);
+        let set = |name: &str| {
+            format!(r#"{{"Attributes": {{"id": {{"N": "3"}}, "{name}": {{"SS": ["a"]}}}}}}"#)
+        };
         assert!(read(set("description").as_bytes()).is_err());
         // A set the record does not read is skipped.
         assert_eq!(read(set("tags").as_bytes()).expect("the item").id, Some(3));

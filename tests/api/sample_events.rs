@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 fn local_env(name: &str) -> String {
-    let text = include_str!("../../../dev/local.env");
+    let text = include_str!("../../dev/local.env");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
         .unwrap_or_else(|| panic!("{name} not in dev/local.env"))

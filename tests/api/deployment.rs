@@ -128,7 +128,7 @@ fn every_alarm_has_an_action_a_runbook_entry_and_reads_an_emitted_metric() {
         "{:?}",
         alarms.iter().map(|a| a.0).collect::<Vec<_>>()
     );
-    let runbook = include_str!("../../../docs/OPERATIONS.md");
+    let runbook = include_str!("../../docs/OPERATIONS.md");
     for (name, alarm) in &alarms {
         let p = &alarm["Properties"];
         assert!(

@@ -11,7 +11,7 @@ use crate::store::IAM_ACTIONS;
 use serde_norway::Value;
 
 fn template() -> Value {
-    let text = include_str!("../../../template.yaml");
+    let text = include_str!("../../template.yaml");
     serde_norway::from_str(text).unwrap_or_else(|e| panic!("template.yaml: {e}"))
 }
 
@@ -69,7 +69,7 @@ fn route_and_method_match_the_reference() {
     assert!(at(api, &["Properties", "Cors"]).is_null());
 
     // And cargo lambda watch routes it, the preflight included.
-    let cargo = include_str!("../../../Cargo.toml");
+    let cargo = include_str!("../../Cargo.toml");
     assert!(cargo.contains(&format!("\"{ROUTE}\" = [")));
     assert!(cargo.contains(r#"{ method = "OPTIONS", function = "bootstrap" }"#));
 }
@@ -143,7 +143,7 @@ fn function_runs_the_crate_on_arm64_al2023() {
         )),
         "makefile"
     );
-    assert!(include_str!("../../../Makefile").contains("build-VerifyFunction:"));
+    assert!(include_str!("../../Makefile").contains("build-VerifyFunction:"));
     // The SDK gives up before Lambda does, so a slow DynamoDB is a 503.
     let timeout_s = prop("Timeout").as_u64().expect("a number in the template");
     let sdk_ms: u64 = text(at(f, &["Environment", "Variables", "DYNAMODB_TIMEOUT_MS"]))
@@ -198,7 +198,7 @@ fn every_variable_the_code_reads_is_set_and_no_other() {
 
 #[test]
 fn no_secret_value_anywhere_in_the_template() {
-    let text = include_str!("../../../template.yaml");
+    let text = include_str!("../../template.yaml");
     assert!(
         !text.contains("{{resolve:"),
         "a dynamic reference resolves a value into the stack"
