@@ -57,12 +57,6 @@ fn bench_path(bencher: Bencher, payload: impl Fn() -> String) {
 mod stages {
     use super::*;
 
-    #[divan::bench]
-    fn parse_event(bencher: Bencher) {
-        let stages = Stages::new();
-        bencher.bench_local(|| black_box(&stages).parse_event());
-    }
-
     /// Both tokens verified in full (a session token never seen before).
     #[divan::bench(args = ["HS256", "RS256", "ES256", "EdDSA"])]
     fn authenticate(bencher: Bencher, name: &str) {
@@ -86,33 +80,23 @@ mod stages {
         bencher.bench_local(|| stages.authenticate(black_box(&authorization), &session));
     }
 
-    #[divan::bench]
-    fn validate_request(bencher: Bencher) {
-        let stages = Stages::new();
-        bencher.bench_local(|| black_box(&stages).validate_request());
+    /// One bench per stage that needs no input but the stages' own.
+    macro_rules! stages {
+        ($($stage:ident),*) => {$(
+            #[divan::bench]
+            fn $stage(bencher: Bencher) {
+                let stages = Stages::new();
+                bencher.bench_local(|| black_box(&stages).$stage());
+            }
+        )*};
     }
 
-    #[divan::bench]
-    fn build_update(bencher: Bencher) {
-        let stages = Stages::new();
-        bencher.bench_local(|| black_box(&stages).build_update());
-    }
-
-    #[divan::bench]
-    fn map_item(bencher: Bencher) {
-        let stages = Stages::new();
-        bencher.bench_local(|| black_box(&stages).map_item());
-    }
-
-    #[divan::bench]
-    fn respond(bencher: Bencher) {
-        let stages = Stages::new();
-        bencher.bench_local(|| black_box(&stages).respond());
-    }
-
-    #[divan::bench]
-    fn log_line(bencher: Bencher) {
-        let stages = Stages::new();
-        bencher.bench_local(|| black_box(&stages).log_line());
-    }
+    stages!(
+        parse_event,
+        validate_request,
+        build_update,
+        map_item,
+        respond,
+        log_line
+    );
 }

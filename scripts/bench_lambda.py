@@ -413,6 +413,10 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--counts-only", action="store_true",
                     help="only the exact counts per warm invocation (strace, callgrind) of the floor and the function: for judging a lever quickly")
+    ap.add_argument("--gaps-only", action="store_true",
+                    help="only the CPU an idle gap adds, natively, with session resumption and without, "
+                         "in alternating rounds of --gap-samples gaps (--gap-rounds)")
+    ap.add_argument("--gap-rounds", type=int, default=5)
     args = ap.parse_args()
     n = args.invocations
 
@@ -427,9 +431,10 @@ def main():
         # The floor and the function each: the warm runs, the exact counts,
         # the idle-gap medians and the idle-gap counts (GAP_COUNT_IDS), with
         # and without session resumption.
-        floor_count = 2 * (n + 200 + 3 * args.gap_samples + 2 * GAP_COUNT_IDS)
+        floor_count = 2 * (n + 200 + 2 * (4 + 3 * args.gap_samples) + 2 * GAP_COUNT_IDS)
         floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + floor_count))
-        setup_tables(port, rtt_ids[-1] + floor_count)
+        gap_only_count = 2 * 2 * args.gap_rounds * (4 + 3 * args.gap_samples) if args.gaps_only else 0
+        setup_tables(port, rtt_ids[-1] + floor_count + gap_only_count)
         stats = {}
         idle_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=stats)
         full_stats = {}
@@ -477,6 +482,29 @@ def main():
                   f"the function {ours / 1e6:.2f}M = {ours / hello:.2f}x (TLS chain: {TLS_CHAIN}; "
                   f"{COLD_RETRIED if retried else 'no call timed out'})")
             print(f"profiles: {work}")
+            return
+
+        if args.gaps_only:
+            # The CPU a gap adds, natively (SHA-NI, ADX: what valgrind does
+            # not offer aws-lc), resumed against full handshakes, the two
+            # endpoints in alternating rounds so the VM's drift hits both.
+            ids = iter(range(rtt_ids[-1] + floor_count + 1, rtt_ids[-1] + floor_count + 1 + gap_only_count))
+            for name, binary, make, env in (
+                    ("runtime + raw signed UpdateItem", args.floor, lambda k: [{"id": next(ids)} for _ in range(k)], common_env),
+                    ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env)):
+                added = {"resumed": [], "full": []}
+                for _ in range(args.gap_rounds):
+                    for kind, gap_port in (("resumed", idle_port), ("full", no_ticket_port)):
+                        g = idle_gap(binary, make, dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"https://localhost:{gap_port}"),
+                                     1.5, args.gap_samples)
+                        added[kind].append(g["after_gap_cpu_us"] - g["warm_cpu_us"])
+                resumed, full = statistics.median(added["resumed"]), statistics.median(added["full"])
+                print(f"{name}: CPU added per gap (median of {args.gap_rounds} rounds of {args.gap_samples} gaps): "
+                      f"resumed {resumed:.0f} us, full handshakes {full:.0f} us; resumption saves {1 - resumed / full:.0%} "
+                      f"(rounds, resumed: {' '.join(f'{v:.0f}' for v in added['resumed'])}; "
+                      f"full: {' '.join(f'{v:.0f}' for v in added['full'])})")
+            print(f"handshakes: resumed endpoint {stats.get('handshakes', 0)} ({stats.get('resumed', 0)} resumed), "
+                  f"no-ticket endpoint {full_stats.get('handshakes', 0)} ({full_stats.get('resumed', 0)} resumed)")
             return
 
         # Main run: init, first request, n warm requests, each a fresh decision.
@@ -580,6 +608,8 @@ def main():
             # The same gaps at an endpoint that issues no session tickets:
             # what resuming the session saves on each reconnect.
             env = dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"https://localhost:{no_ticket_port}")
+            full_cpu = idle_gap(binary, make, env, 1.5, args.gap_samples)
+            gap[name]["full_handshake_cpu_us"] = full_cpu["after_gap_cpu_us"] - full_cpu["warm_cpu_us"]
             before = dict(full_stats)
             gap[name]["added_full_handshake"] = gap_counts(binary, make, env, 1.5, GAP_COUNT_SAMPLES, work,
                                                          full_stats, tag="full-handshake")
@@ -692,6 +722,9 @@ def main():
                   f"{full['instructions'] / 1e6:.3f} M user instructions, {full.get('total', 0):.1f} system calls "
                   f"per gap; resumption saves {(full['instructions'] - added['instructions']) / 1e6:.3f} M "
                   f"({1 - added['instructions'] / full['instructions']:.0%})")
+            resumed_cpu = g["after_gap_cpu_us"] - g["warm_cpu_us"]
+            print(f"    CPU added per gap, natively (noisy): resumed {resumed_cpu:.0f} us, full handshakes "
+                  f"{g['full_handshake_cpu_us']:.0f} us; resumption saves {1 - resumed_cpu / g['full_handshake_cpu_us']:.0%}")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=2)
