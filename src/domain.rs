@@ -112,11 +112,11 @@ impl Decision {
 /// Who is asking, as established by both tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Caller {
-    pub(crate) user_id: i64,
-    pub(crate) session_id: String,
+    pub user_id: i64,
+    pub session_id: String,
     /// Distinct organisations the user acts for, sorted.
-    pub(crate) organization_ids: Vec<i64>,
-    pub(crate) scopes: Vec<String>,
+    pub organization_ids: Vec<i64>,
+    pub scopes: Vec<String>,
 }
 
 /// The scope a caller needs to verify interventions.
@@ -153,10 +153,10 @@ impl InterventionId {
 /// A validated request: what the caller wants done to which intervention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VerifyCommand {
-    pub(crate) intervention_id: InterventionId,
-    pub(crate) decision: Decision,
-    pub(crate) comment: String,
-    pub(crate) notification_id: Option<String>,
+    pub intervention_id: InterventionId,
+    pub decision: Decision,
+    pub comment: String,
+    pub notification_id: Option<String>,
 }
 
 /// The intervention record as the API exposes it: the 28 fields of the
@@ -237,22 +237,22 @@ pub(crate) enum Verdict {
 /// the preconditions, already decided here so the adapter only translates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DecisionWrite {
-    pub(crate) intervention_id: InterventionId,
+    pub intervention_id: InterventionId,
     /// The write applies only to an intervention of one of these.
-    pub(crate) organization_ids: Vec<i64>,
-    pub(crate) new_status: Status,
-    pub(crate) entry: HistoryEntry,
+    pub organization_ids: Vec<i64>,
+    pub new_status: Status,
+    pub entry: HistoryEntry,
 }
 
 /// One element of `verificationHistory`: the audit trail of applied decisions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct HistoryEntry {
-    pub(crate) decision: i64,
-    pub(crate) decision_comment: String,
-    pub(crate) user_id: i64,
-    pub(crate) session_id: String,
-    pub(crate) at: String,
+    pub decision: i64,
+    pub decision_comment: String,
+    pub user_id: i64,
+    pub session_id: String,
+    pub at: String,
 }
 
 /// The write that applies `command` for `caller` at `now` (ISO-8601 UTC).

@@ -79,8 +79,8 @@ fn one_of(names: &[&str]) -> String {
 /// (`#/decisionComment`, `#/interventionId`, `#` for the whole body).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct FieldError {
-    pub(crate) pointer: &'static str,
-    pub(crate) detail: String,
+    pub pointer: &'static str,
+    pub detail: String,
 }
 
 impl FieldError {

@@ -21,12 +21,12 @@ use crate::timer;
 
 /// Everything built once at start-up and shared by every request.
 pub(crate) struct App<S> {
-    pub(crate) authenticator: Authenticator,
-    pub(crate) store: S,
-    pub(crate) origins: AllowedOrigins,
+    pub authenticator: Authenticator,
+    pub store: S,
+    pub origins: AllowedOrigins,
     /// Where the per-request log line goes: stdout in production
     /// ([`telemetry::stdout_sink`]); tests collect or drop it.
-    pub(crate) log_sink: fn(&str),
+    pub log_sink: fn(&str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

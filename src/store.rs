@@ -180,10 +180,10 @@ pub(crate) enum WarmUpError {
 /// Built apart from the SDK call so its text can be checked without an engine.
 #[derive(Debug, PartialEq)]
 pub(crate) struct DecisionExpression {
-    pub(crate) update: String,
-    pub(crate) condition: String,
-    pub(crate) names: HashMap<String, String>,
-    pub(crate) values: HashMap<String, AttributeValue>,
+    pub update: String,
+    pub condition: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
 }
 
 pub(crate) fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, StoreError> {

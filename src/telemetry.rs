@@ -118,16 +118,16 @@ pub(crate) fn init() {
 /// What one request did, as the log line tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestRecord<'a> {
-    pub(crate) request_id: &'a str,
-    pub(crate) intervention_id: Option<i64>,
-    pub(crate) decision: Option<i64>,
+    pub request_id: &'a str,
+    pub intervention_id: Option<i64>,
+    pub decision: Option<i64>,
     /// `applied`, `replayed`, or the error `code`.
-    pub(crate) outcome: &'static str,
-    pub(crate) status: u16,
-    pub(crate) latency: Duration,
+    pub outcome: &'static str,
+    pub status: u16,
+    pub latency: Duration,
     /// A decision attempt (`true`), or an answer that cannot fail a user
     /// (preflight, plain `OPTIONS`, 405), counted apart.
-    pub(crate) counted: bool,
+    pub counted: bool,
 }
 
 #[derive(Serialize)]

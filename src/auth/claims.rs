@@ -33,9 +33,9 @@ impl ScopeClaims {
 /// `'static`: they are read once at start-up and live as long as the process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ClaimNames {
-    pub(crate) user_id: &'static str,
-    pub(crate) organizations: &'static str,
-    pub(crate) scopes: ScopeClaims,
+    pub user_id: &'static str,
+    pub organizations: &'static str,
+    pub scopes: ScopeClaims,
 }
 
 impl Default for ClaimNames {
@@ -50,10 +50,10 @@ impl Default for ClaimNames {
 
 /// What an access token says about its caller.
 pub(crate) struct AccessClaims {
-    pub(crate) exp: i64,
-    pub(crate) user_id: i64,
-    pub(crate) organization_ids: Vec<i64>,
-    pub(crate) scopes: Vec<String>,
+    pub exp: i64,
+    pub user_id: i64,
+    pub organization_ids: Vec<i64>,
+    pub scopes: Vec<String>,
 }
 
 /// The access token's payload, every claim kept until the names pick some.
@@ -156,9 +156,9 @@ pub(crate) struct RawSessionClaims {
 }
 
 pub(crate) struct SessionClaims {
-    pub(crate) user_id: i64,
-    pub(crate) session_id: String,
-    pub(crate) exp: i64,
+    pub user_id: i64,
+    pub session_id: String,
+    pub exp: i64,
 }
 
 impl RawSessionClaims {

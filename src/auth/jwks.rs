@@ -20,9 +20,9 @@ pub(crate) enum Strictness {
 
 /// One usable signing key of a JWKS.
 pub(crate) struct JwksKey {
-    pub(crate) kid: String,
-    pub(crate) algorithms: Vec<Algorithm>,
-    pub(crate) key: DecodingKey,
+    pub kid: String,
+    pub algorithms: Vec<Algorithm>,
+    pub key: DecodingKey,
 }
 
 const RSA: [Algorithm; 6] = [

@@ -35,8 +35,8 @@ pub(crate) enum Source {
 /// due for a refresh, so nothing verified with it is remembered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KeyVersion {
-    pub(crate) source: Source,
-    pub(crate) version: Option<u64>,
+    pub source: Source,
+    pub version: Option<u64>,
 }
 
 impl KeyVersion {

@@ -77,22 +77,22 @@ impl AccessKeySources {
 #[derive(Debug, Clone)]
 pub(crate) struct AuthSettings {
     /// Where access tokens' keys come from: one source at least.
-    pub(crate) access: AccessKeySources,
-    pub(crate) session_secret: SecretSource,
-    pub(crate) issuer: Option<String>,
+    pub access: AccessKeySources,
+    pub session_secret: SecretSource,
+    pub issuer: Option<String>,
     /// `aud` must hold one of these (none: `aud` is not checked).
-    pub(crate) audiences: Vec<String>,
+    pub audiences: Vec<String>,
     /// `client_id`, else `azp`, else `cid` must be one of these (none: any).
-    pub(crate) client_ids: Vec<String>,
-    pub(crate) claims: ClaimNames,
+    pub client_ids: Vec<String>,
+    pub claims: ClaimNames,
 }
 
 /// What the authenticator needs to reach keys that live elsewhere.
 #[derive(Clone, Default)]
 pub(crate) struct KeyClients {
-    pub(crate) secrets: Option<aws_sdk_secretsmanager::Client>,
-    pub(crate) web: Option<keys::WebClient>,
-    pub(crate) clock: keys::Clock,
+    pub secrets: Option<aws_sdk_secretsmanager::Client>,
+    pub web: Option<keys::WebClient>,
+    pub clock: keys::Clock,
 }
 
 impl KeyClients {

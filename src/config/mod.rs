@@ -62,12 +62,12 @@ pub(crate) use crate::error::ConfigError;
 /// engine gets a 503, not a Lambda timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CallLimits {
-    pub(crate) connect: Duration,
-    pub(crate) attempt: Duration,
-    pub(crate) operation: Duration,
-    pub(crate) max_attempts: u32,
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+    pub max_attempts: u32,
     /// First retry delay (jittered, doubling): short, since a client waits.
-    pub(crate) initial_backoff: Duration,
+    pub initial_backoff: Duration,
 }
 
 impl Default for CallLimits {
@@ -87,25 +87,25 @@ impl Default for CallLimits {
 
 #[derive(Clone)]
 pub(crate) struct Config {
-    pub(crate) interventions_table: String,
-    pub(crate) notifications_table: String,
-    pub(crate) auth: AuthSettings,
-    pub(crate) allowed_origins: AllowedOrigins,
-    pub(crate) dynamo: CallLimits,
-    pub(crate) aws: AwsSettings,
+    pub interventions_table: String,
+    pub notifications_table: String,
+    pub auth: AuthSettings,
+    pub allowed_origins: AllowedOrigins,
+    pub dynamo: CallLimits,
+    pub aws: AwsSettings,
 }
 
 /// Where the AWS services are and how to reach them. Credentials come from
 /// the environment, where Lambda puts them (read by the SDK when it signs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AwsSettings {
-    pub(crate) region: String,
+    pub region: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a local engine.
-    pub(crate) dynamodb_endpoint: Option<String>,
+    pub dynamodb_endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`.
-    pub(crate) secrets_endpoint: Option<String>,
+    pub secrets_endpoint: Option<String>,
     /// Extra PEM roots to trust besides the built-in ones.
-    pub(crate) ssl_cert_file: Option<std::path::PathBuf>,
+    pub ssl_cert_file: Option<std::path::PathBuf>,
 }
 
 impl Config {

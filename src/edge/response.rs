@@ -22,12 +22,12 @@ pub(crate) const KEYS_RETRY_AFTER_SECS: &str = "5";
 /// How one error is answered: everything about it in one place, so a new
 /// variant is one arm of [`describe`].
 pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
+    pub status: StatusCode,
     /// The stable `code`, for clients and the log line.
-    pub(crate) code: &'static str,
-    pub(crate) detail: Cow<'static, str>,
+    pub code: &'static str,
+    pub detail: Cow<'static, str>,
     /// A header the status calls for (`Allow`, `WWW-Authenticate`, `Retry-After`).
-    pub(crate) header: Option<(HeaderName, &'static str)>,
+    pub header: Option<(HeaderName, &'static str)>,
 }
 
 /// RFC 6750's challenge for a token without the scope, naming it.

@@ -96,8 +96,8 @@ impl Clock {
 
 /// A fetched value and how long it stays fresh.
 pub(crate) struct Fetched<T> {
-    pub(crate) value: T,
-    pub(crate) ttl: Duration,
+    pub value: T,
+    pub ttl: Duration,
 }
 
 /// Why a source could not be read: what failed, in the source's words, and

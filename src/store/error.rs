@@ -21,9 +21,9 @@ pub enum StoreError {
 #[derive(Debug, thiserror::Error)]
 #[error("{what}")]
 pub(crate) struct Malformed {
-    pub(crate) what: &'static str,
+    pub what: &'static str,
     #[source]
-    pub(crate) source: Cause,
+    pub source: Cause,
 }
 
 impl StoreError {
