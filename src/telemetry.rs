@@ -13,52 +13,54 @@ use serde::Serialize;
 /// checks that they read nothing else, so renaming one breaks a test, not an
 /// alarm.
 pub(crate) mod metrics {
+    /// Declares each name as a constant and, for the tests, `$all`: every
+    /// one of them, so a name added here cannot be left out of the checks.
+    macro_rules! names {
+        ($all:ident: $($(#[$doc:meta])* $name:ident = $value:literal,)*) => {
+            $($(#[$doc])* pub(crate) const $name: &str = $value;)*
+            #[cfg(test)]
+            pub(crate) const $all: &[&str] = &[$($name),*];
+        };
+    }
+
     pub(crate) const NAMESPACE: &str = "InterventionVerify";
 
-    /// Dimensions: fields of the log line.
-    pub(crate) const OUTCOME: &str = "outcome";
-    pub(crate) const STATUS_CLASS: &str = "statusClass";
-    /// The Lambda version that served the request (`AWS_LAMBDA_FUNCTION_VERSION`),
-    /// so a canary's metrics can be judged apart from the stable version's.
-    pub(crate) const FUNCTION_VERSION: &str = "functionVersion";
-    /// The function (`AWS_LAMBDA_FUNCTION_NAME`), in every dimension set:
-    /// two stacks in one account and region never share a series.
-    pub(crate) const FUNCTION_NAME: &str = "functionName";
-    #[cfg(test)]
-    pub(crate) const DIMENSIONS: &[&str] =
-        &[FUNCTION_NAME, OUTCOME, STATUS_CLASS, FUNCTION_VERSION];
+    names!(DIMENSIONS:
+        /// The function (`AWS_LAMBDA_FUNCTION_NAME`), in every dimension set:
+        /// two stacks in one account and region never share a series.
+        FUNCTION_NAME = "functionName",
+        /// A field of the log line.
+        OUTCOME = "outcome",
+        /// A field of the log line.
+        STATUS_CLASS = "statusClass",
+        /// The Lambda version that served the request
+        /// (`AWS_LAMBDA_FUNCTION_VERSION`), so a canary's metrics can be
+        /// judged apart from the stable version's.
+        FUNCTION_VERSION = "functionVersion",
+    );
 
-    /// Per request: 1 each.
-    pub(crate) const REQUESTS: &str = "Requests";
-    /// Per request: 1 when the answer is a 5xx, else 0 (sum / Requests = share).
-    pub(crate) const SERVER_ERRORS: &str = "ServerErrors";
-    /// Per request: 1 when the answer is a 401, else 0.
-    pub(crate) const UNAUTHORIZED: &str = "Unauthorized";
-    /// Per request: 1 when the answer is a 503 (a dependency), else 0.
-    pub(crate) const UNAVAILABLE: &str = "Unavailable";
-    /// Per request, by outcome (`applied`, `replayed`, or the error code).
-    pub(crate) const DECISIONS: &str = "Decisions";
-    /// Per request, milliseconds inside the function.
-    pub(crate) const LATENCY: &str = "Latency";
-    /// Per answer that cannot fail a user (a CORS preflight, a plain
-    /// `OPTIONS`, a 405): 1. Such answers count in nothing else, so they never
-    /// dilute a share or a latency percentile an alarm judges.
-    pub(crate) const OTHER_ANSWERS: &str = "OtherAnswers";
-    /// Per cold start: 1, and the process's own init in milliseconds.
-    pub(crate) const COLD_STARTS: &str = "ColdStarts";
-    pub(crate) const INIT_DURATION: &str = "InitDuration";
-    #[cfg(test)]
-    pub(crate) const NAMES: &[&str] = &[
-        REQUESTS,
-        SERVER_ERRORS,
-        UNAUTHORIZED,
-        UNAVAILABLE,
-        DECISIONS,
-        LATENCY,
-        OTHER_ANSWERS,
-        COLD_STARTS,
-        INIT_DURATION,
-    ];
+    names!(NAMES:
+        /// Per request: 1 each.
+        REQUESTS = "Requests",
+        /// Per request: 1 when the answer is a 5xx, else 0 (sum / Requests = share).
+        SERVER_ERRORS = "ServerErrors",
+        /// Per request: 1 when the answer is a 401, else 0.
+        UNAUTHORIZED = "Unauthorized",
+        /// Per request: 1 when the answer is a 503 (a dependency), else 0.
+        UNAVAILABLE = "Unavailable",
+        /// Per request, by outcome (`applied`, `replayed`, or the error code).
+        DECISIONS = "Decisions",
+        /// Per request, milliseconds inside the function.
+        LATENCY = "Latency",
+        /// Per answer that cannot fail a user (a CORS preflight, a plain
+        /// `OPTIONS`, a 405): 1. Such answers count in nothing else, so they
+        /// never dilute a share or a latency percentile an alarm judges.
+        OTHER_ANSWERS = "OtherAnswers",
+        /// Per cold start: 1.
+        COLD_STARTS = "ColdStarts",
+        /// Per cold start: the process's own init in milliseconds.
+        INIT_DURATION = "InitDuration",
+    );
 }
 
 use metrics as m;
