@@ -20,10 +20,11 @@
 //! Public: [`run`] for `main`; [`https_connector`], the SigV4 signer
 //! ([`SigningKeys`]) and the answer's reader ([`read_answer`]) for the
 //! floor bench.
-//! The rooms are private and their items `pub(crate)`, so the dead-code lint
-//! sees all of them: the integration suites are compiled into the crate's
-//! test build (`tests/api`), and the bench reaches the path through the test kit
-//! ([`testing`], the `testing` feature), which also serves `dev-tokens`.
+//! The rooms are private and their items `pub(crate)` (fields as visible as
+//! their struct), so the dead-code lint sees all of them: the integration
+//! suites are compiled into the crate's test build (`tests/api`), and the
+//! bench reaches the path through the test kit (`testing`, the `testing`
+//! feature), which also serves `dev-tokens`.
 
 // The start-up future nests deeper than rustc's default layout depth.
 #![recursion_limit = "256"]
