@@ -50,8 +50,10 @@ pub use store::answer::read_answer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-/// The integration suites (`tests/api`): compiled into the crate's test
-/// build, so they reach the rooms without the rooms being public.
+/// The integration suites (`tests/api`, one binary with one `helpers`):
+/// compiled into the crate's test build, so they reach the rooms while the
+/// rooms stay `pub(crate)`. The one `#[path]` in the crate: a `tests/`
+/// target could only see public items, and the suites need the rooms'.
 #[cfg(test)]
 #[path = "../tests/api/mod.rs"]
 mod integration;

@@ -1,24 +1,28 @@
 //! API Gateway REST proxy events, built the way API Gateway builds them and
 //! turned into requests by the production edge (`edge::lambda::into_request`).
 
+#[cfg(test)]
 use base64::Engine;
+#[cfg(test)]
 use lambda_http::{Context, Request};
 use serde_json::{Value, json};
 
+#[cfg(test)]
 use super::tokens;
+#[cfg(test)]
 use crate::edge::lambda::{ApiEvent, into_request};
 
 /// One invocation payload. `Event::decision(…)` is a valid decision; the
 /// builder methods spoil or change one part at a time.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
-    pub(crate) method: String,
+    pub method: String,
     /// The path parameter; `None` leaves it out (and out of the path).
-    pub(crate) id: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Option<String>,
+    pub id: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
     pub base64: bool,
-    pub(crate) request_id: String,
+    pub request_id: String,
 }
 
 impl Event {
@@ -32,20 +36,6 @@ impl Event {
             base64: false,
             request_id: "req-123".into(),
         }
-    }
-
-    /// A valid decision by `user` for `orgs` (HS256 access token).
-    pub(crate) fn decision(
-        id: impl ToString,
-        user: i64,
-        orgs: &[i64],
-        decision: i64,
-        comment: &str,
-    ) -> Self {
-        Self::patch(id)
-            .tokens(&tokens::access(user, orgs), &tokens::session(user))
-            .header("content-type", "application/json")
-            .json(&json!({"decisionComment": comment, "decision": decision}))
     }
 
     pub(crate) fn tokens(self, access: &str, session: &str) -> Self {
@@ -63,21 +53,6 @@ impl Event {
         self
     }
 
-    pub(crate) fn without(mut self, name: &str) -> Self {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self
-    }
-
-    pub(crate) fn method(mut self, method: &str) -> Self {
-        self.method = method.to_owned();
-        self
-    }
-
-    pub(crate) fn id(mut self, id: Option<&str>) -> Self {
-        self.id = id.map(str::to_owned);
-        self
-    }
-
     pub(crate) fn body(mut self, body: impl Into<String>) -> Self {
         self.body = Some(body.into());
         self.base64 = false;
@@ -86,20 +61,6 @@ impl Event {
 
     pub(crate) fn json(self, body: &Value) -> Self {
         self.body(body.to_string())
-    }
-
-    /// The body base64-encoded, as API Gateway sends binary media.
-    pub(crate) fn base64_body(mut self, bytes: &[u8]) -> Self {
-        self.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
-        self.base64 = true;
-        self
-    }
-
-    /// Flagged base64 but not base64.
-    pub(crate) fn corrupt_base64_body(mut self) -> Self {
-        self.body = Some("not base64 %%%".into());
-        self.base64 = true;
-        self
     }
 
     pub(crate) fn request_id(mut self, id: &str) -> Self {
@@ -138,6 +99,53 @@ impl Event {
             "body": self.body,
             "isBase64Encoded": self.base64
         })
+    }
+}
+
+/// The rest of the builder and the requests it makes: the tests' own.
+#[cfg(test)]
+impl Event {
+    /// A valid decision by `user` for `orgs` (HS256 access token).
+    pub(crate) fn decision(
+        id: impl ToString,
+        user: i64,
+        orgs: &[i64],
+        decision: i64,
+        comment: &str,
+    ) -> Self {
+        Self::patch(id)
+            .tokens(&tokens::access(user, orgs), &tokens::session(user))
+            .header("content-type", "application/json")
+            .json(&json!({"decisionComment": comment, "decision": decision}))
+    }
+
+    pub(crate) fn without(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    pub(crate) fn method(mut self, method: &str) -> Self {
+        self.method = method.to_owned();
+        self
+    }
+
+    pub(crate) fn id(mut self, id: Option<&str>) -> Self {
+        self.id = id.map(str::to_owned);
+        self
+    }
+
+    /// The body base64-encoded, as API Gateway sends binary media.
+    pub(crate) fn base64_body(mut self, bytes: &[u8]) -> Self {
+        self.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self.base64 = true;
+        self
+    }
+
+    /// Flagged base64 but not base64.
+    pub(crate) fn corrupt_base64_body(mut self) -> Self {
+        self.body = Some("not base64 %%%".into());
+        self.base64 = true;
+        self
     }
 
     pub(crate) fn api_event(&self) -> ApiEvent {

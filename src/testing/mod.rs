@@ -1,11 +1,9 @@
 //! The test kit: tokens, the auth fixture, API Gateway events and a stand-in
 //! store, shared by the unit tests, the integration tests, the fuzzer, the
 //! bench and `dev-tokens`. Compiled for `cfg(test)` and with the `testing`
-//! feature only; the deployed function never contains it. The feature's
-//! build (the bench, `dev-tokens`) uses only part of it, hence the
-//! dead-code allowance outside `cfg(test)`.
-
-#![cfg_attr(not(test), allow(dead_code))]
+//! feature only; the deployed function never contains it. What only the
+//! tests use is `cfg(test)`, so the feature's build (the bench,
+//! `dev-tokens`) holds just what they use.
 
 pub mod bench;
 pub(crate) mod events;
@@ -17,12 +15,14 @@ use crate::auth::{
     SecretSource,
 };
 use crate::config::AllowedOrigins;
+#[cfg(test)]
 use crate::domain::Intervention;
 use crate::error::ConfigError;
 use crate::handler::App;
 
 /// The reference's 28 response fields, in its order: what [`Intervention`]
 /// serialises to. Tests hold the wire format to it.
+#[cfg(test)]
 pub(crate) const REFERENCE_FIELDS: [&str; 28] = [
     "id",
     "status",
@@ -56,6 +56,7 @@ pub(crate) const REFERENCE_FIELDS: [&str; 28] = [
 
 /// The SDK configuration of a function in eu-west-3 with no endpoint
 /// overrides: enough to build clients; nothing here reaches a network.
+#[cfg(test)]
 pub(crate) fn sdk_config() -> aws_config::SdkConfig {
     let settings = crate::config::AwsSettings {
         region: "eu-west-3".into(),
@@ -165,6 +166,7 @@ pub(crate) fn stored(id: i64, status: i64, org: i64) -> serde_json::Value {
 }
 
 /// The same record as the function reads it: [`stored`], typed.
+#[cfg(test)]
 pub(crate) fn record(id: i64, status: i64, organization_id: i64) -> Intervention {
     serde_json::from_value(stored(id, status, organization_id)).expect("the fixture is a record")
 }

@@ -6,7 +6,9 @@ use std::cell::RefCell;
 
 use serde_json::{Value, json};
 
-use crate::domain::{DecisionWrite, Intervention};
+use crate::domain::DecisionWrite;
+#[cfg(test)]
+use crate::domain::Intervention;
 use crate::read_answer;
 use crate::store::{
     InterventionStore, NotificationOutcome, StoreError, WriteOutcome, decision_expression,
@@ -18,8 +20,10 @@ enum Script {
     #[default]
     Nothing,
     /// This, once.
+    #[cfg(test)]
     Once(Box<Result<WriteOutcome, StoreError>>),
     /// Every decision applied, the record echoing the write.
+    #[cfg(test)]
     Accept,
     /// As the DynamoDB store does, minus the round trip: the update built,
     /// then this answer's item (what `ALL_NEW` returns) read into the record.
@@ -29,12 +33,28 @@ enum Script {
 /// Records every call; answers as scripted.
 #[derive(Debug, Default)]
 pub(crate) struct StubStore {
-    pub(crate) writes: RefCell<Vec<DecisionWrite>>,
-    pub(crate) notifications: RefCell<Vec<(String, i64)>>,
+    pub writes: RefCell<Vec<DecisionWrite>>,
+    pub notifications: RefCell<Vec<(String, i64)>>,
     script: RefCell<Script>,
     notification_answer: RefCell<Option<Result<NotificationOutcome, StoreError>>>,
 }
 
+impl StubStore {
+    /// Builds the update and reads `answer` (an [`answer`] body) for the
+    /// next decision; [`Self::set_answer`] arms the one after.
+    pub(crate) fn returning(answer: Vec<u8>) -> Self {
+        let s = Self::default();
+        s.set_answer(answer);
+        s
+    }
+
+    pub(crate) fn set_answer(&self, answer: Vec<u8>) {
+        *self.script.borrow_mut() = Script::Answer(answer);
+    }
+}
+
+/// Scripts and checks of the tests' own.
+#[cfg(test)]
 impl StubStore {
     /// For requests that must never reach storage.
     pub(crate) fn untouchable() -> Self {
@@ -53,18 +73,6 @@ impl StubStore {
         s
     }
 
-    /// Builds the update and reads `answer` (an [`answer`] body) for the
-    /// next decision; [`Self::set_answer`] arms the one after.
-    pub(crate) fn returning(answer: Vec<u8>) -> Self {
-        let s = Self::default();
-        s.set_answer(answer);
-        s
-    }
-
-    pub(crate) fn set_answer(&self, answer: Vec<u8>) {
-        *self.script.borrow_mut() = Script::Answer(answer);
-    }
-
     pub(crate) fn notification_answer(&self, answer: Result<NotificationOutcome, StoreError>) {
         *self.notification_answer.borrow_mut() = Some(answer);
     }
@@ -80,7 +88,9 @@ impl InterventionStore for StubStore {
         let answer = std::mem::take(&mut *self.script.borrow_mut());
         match answer {
             Script::Nothing => Err(StoreError::Internal("no answer scripted".into())),
+            #[cfg(test)]
             Script::Once(r) => *r,
+            #[cfg(test)]
             Script::Accept => {
                 *self.script.borrow_mut() = Script::Accept;
                 Ok(WriteOutcome::Applied(Intervention {

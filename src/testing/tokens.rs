@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 pub(crate) const ACCESS_SECRET: &str = "test-access-secret-0123456789abcdef";
 pub(crate) const SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
 pub(crate) const JWKS: &str = include_str!("../../tests/fixtures/keys/jwks.json");
+#[cfg(test)]
 pub(crate) const RSA_PUBLIC_PEM: &str = include_str!("../../tests/fixtures/keys/rsa_pub.pem");
 pub(crate) const SCOPE: &str = "interventions:read interventions:verify";
 

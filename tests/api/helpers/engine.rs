@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub(crate) struct Engine {
     child: Mutex<Option<Child>>,
-    pub(crate) port: u16,
+    pub port: u16,
 }
 
 use super::python;

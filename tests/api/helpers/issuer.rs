@@ -27,7 +27,7 @@ pub(crate) enum Answer {
 }
 
 pub(crate) struct Issuer {
-    pub(crate) port: u16,
+    pub port: u16,
     answer: Arc<Mutex<Answer>>,
     hits: Arc<AtomicUsize>,
 }

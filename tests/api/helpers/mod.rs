@@ -94,10 +94,10 @@ const SETUP_LIMITS: CallLimits = CallLimits {
 
 /// The function over fresh tables on an engine, and a client to look.
 pub(crate) struct Harness {
-    pub(crate) app: App<DynamoStore>,
-    pub(crate) client: aws_sdk_dynamodb::Client,
-    pub(crate) interventions: String,
-    pub(crate) notifications: String,
+    pub app: App<DynamoStore>,
+    pub client: aws_sdk_dynamodb::Client,
+    pub interventions: String,
+    pub notifications: String,
 }
 
 impl Harness {

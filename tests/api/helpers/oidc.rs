@@ -18,8 +18,8 @@ pub(crate) const ORGANIZATION: i64 = 77;
 
 pub(crate) struct OpenIdProvider {
     child: Child,
-    pub(crate) issuer: String,
-    pub(crate) jwks_uri: String,
+    pub issuer: String,
+    pub jwks_uri: String,
 }
 
 impl Drop for OpenIdProvider {

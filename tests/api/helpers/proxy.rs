@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 pub(crate) struct Proxy {
-    pub(crate) port: u16,
+    pub port: u16,
     up: Arc<AtomicBool>,
     close_all: Arc<Notify>,
     accepted: Arc<AtomicUsize>,

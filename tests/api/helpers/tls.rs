@@ -25,7 +25,7 @@ const KEY: &str = concat!(
 );
 
 pub(crate) struct TlsFront {
-    pub(crate) port: u16,
+    pub port: u16,
     handshakes: Arc<Mutex<Vec<HandshakeKind>>>,
 }
 
