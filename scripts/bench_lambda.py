@@ -352,7 +352,8 @@ def idle_gap(binary, make_events, env, gap_s, samples):
     after = [g - 1 for g in gaps]
     warm = [i for i in range(2, len(inv)) if i not in after]
     med = statistics.median
-    return {"warm_cpu_us": med(cpu[i] for i in warm), "after_gap_cpu_us": med(cpu[i] for i in after),
+    warm_cpu, after_cpu = med(cpu[i] for i in warm), med(cpu[i] for i in after)
+    return {"warm_cpu_us": warm_cpu, "after_gap_cpu_us": after_cpu, "added_cpu_us": after_cpu - warm_cpu,
             "warm_ms": med(inv[i]["ms"] for i in warm), "after_gap_ms": med(inv[i]["ms"] for i in after),
             "samples": samples}
 
@@ -466,11 +467,16 @@ def main():
             static_env = dict(common_env, SESSION_TOKEN_SECRET=SESSION_SECRET, ACCESS_TOKEN_JWKS=f.read())
         log = os.path.join(work, "function.log")
 
+        def floor_and_function(ids):
+            """The floor and the function (keys in the environment), each
+            making fresh decisions on the item ids `ids` yields: (name,
+            binary, events for k invocations, environment)."""
+            return (("runtime + raw signed UpdateItem", args.floor, lambda k: [{"id": next(ids)} for _ in range(k)], common_env),
+                    ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env))
+
         if args.counts_only:
             ids = iter(range(1, 10_000))
-            for name, binary, make, env in (
-                    ("runtime + raw signed UpdateItem", args.floor, lambda k: [{"id": next(ids)} for _ in range(k)], common_env),
-                    ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env)):
+            for name, binary, make, env in floor_and_function(ids):
                 calls = exact_per_warm(binary, make, env, work, "strace")
                 instructions = exact_per_warm(binary, make, env, work, "callgrind")["total"]
                 print(f"{name:<34} {instructions / 1e6:.3f}M instructions, {steady(calls):.1f} steady system calls "
@@ -489,15 +495,13 @@ def main():
             # not offer aws-lc), resumed against full handshakes, the two
             # endpoints in alternating rounds so the VM's drift hits both.
             ids = iter(range(rtt_ids[-1] + floor_count + 1, rtt_ids[-1] + floor_count + 1 + gap_only_count))
-            for name, binary, make, env in (
-                    ("runtime + raw signed UpdateItem", args.floor, lambda k: [{"id": next(ids)} for _ in range(k)], common_env),
-                    ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env)):
+            for name, binary, make, env in floor_and_function(ids):
                 added = {"resumed": [], "full": []}
                 for _ in range(args.gap_rounds):
                     for kind, gap_port in (("resumed", idle_port), ("full", no_ticket_port)):
                         g = idle_gap(binary, make, dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"https://localhost:{gap_port}"),
                                      1.5, args.gap_samples)
-                        added[kind].append(g["after_gap_cpu_us"] - g["warm_cpu_us"])
+                        added[kind].append(g["added_cpu_us"])
                 resumed, full = statistics.median(added["resumed"]), statistics.median(added["full"])
                 print(f"{name}: CPU added per gap (median of {args.gap_rounds} rounds of {args.gap_samples} gaps): "
                       f"resumed {resumed:.0f} us, full handshakes {full:.0f} us; resumption saves {1 - resumed / full:.0%} "
@@ -572,15 +576,11 @@ def main():
         # The floor: the same runtime plus one raw signed UpdateItem, on the
         # same engine, TLS proxy and connection setup; the function against
         # it in CPU (noisy), system calls and user instructions (exact).
-        floor_env = dict(common_env)
-        kinds = {
-            "bare runtime": (args.hello, lambda k: [{"hello": "world"}] * k, {}),
-            "runtime + raw signed UpdateItem": (args.floor, lambda k: [{"id": next(floor_ids)} for _ in range(k)], floor_env),
-            # Keys given in the environment: the warm path is the same (a key
-            # source's cache is only consulted), and under valgrind the
-            # start-up reads' one-second limits would expire.
-            "the function": (args.bootstrap, lambda k: [rest_event(next(floor_ids), access, session) for _ in range(k)], static_env),
-        }
+        # The function with keys given in the environment: the warm path is
+        # the same (a key source's cache is only consulted), and under
+        # valgrind the start-up reads' one-second limits would expire.
+        kinds = {"bare runtime": (args.hello, lambda k: [{"hello": "world"}] * k, {})}
+        kinds.update((name, (binary, make, env)) for name, binary, make, env in floor_and_function(floor_ids))
         floor = {}
         for name, (binary, make, env) in kinds.items():
             floor[name] = {
@@ -608,8 +608,7 @@ def main():
             # The same gaps at an endpoint that issues no session tickets:
             # what resuming the session saves on each reconnect.
             env = dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"https://localhost:{no_ticket_port}")
-            full_cpu = idle_gap(binary, make, env, 1.5, args.gap_samples)
-            gap[name]["full_handshake_cpu_us"] = full_cpu["after_gap_cpu_us"] - full_cpu["warm_cpu_us"]
+            gap[name]["full_handshake_cpu_us"] = idle_gap(binary, make, env, 1.5, args.gap_samples)["added_cpu_us"]
             before = dict(full_stats)
             gap[name]["added_full_handshake"] = gap_counts(binary, make, env, 1.5, GAP_COUNT_SAMPLES, work,
                                                          full_stats, tag="full-handshake")
@@ -708,7 +707,7 @@ def main():
         print("\n== an invocation after an idle gap (the endpoint closed the connection)")
         for name, g in gap.items():
             print(f"  {name}: CPU {g['after_gap_cpu_us']:.0f} us vs warm {g['warm_cpu_us']:.0f} us "
-                  f"(+{g['after_gap_cpu_us'] - g['warm_cpu_us']:.0f} us), latency {g['after_gap_ms']:.2f} ms vs "
+                  f"(+{g['added_cpu_us']:.0f} us), latency {g['after_gap_ms']:.2f} ms vs "
                   f"{g['warm_ms']:.2f} ms; TLS handshakes {g['handshakes']}, resumed {g['resumed']} "
                   f"(median of {g['samples']})")
             added = g["added"]
@@ -722,9 +721,8 @@ def main():
                   f"{full['instructions'] / 1e6:.3f} M user instructions, {full.get('total', 0):.1f} system calls "
                   f"per gap; resumption saves {(full['instructions'] - added['instructions']) / 1e6:.3f} M "
                   f"({1 - added['instructions'] / full['instructions']:.0%})")
-            resumed_cpu = g["after_gap_cpu_us"] - g["warm_cpu_us"]
-            print(f"    CPU added per gap, natively (noisy): resumed {resumed_cpu:.0f} us, full handshakes "
-                  f"{g['full_handshake_cpu_us']:.0f} us; resumption saves {1 - resumed_cpu / g['full_handshake_cpu_us']:.0%}")
+            print(f"    CPU added per gap, natively (noisy): resumed {g['added_cpu_us']:.0f} us, full handshakes "
+                  f"{g['full_handshake_cpu_us']:.0f} us; resumption saves {1 - g['added_cpu_us'] / g['full_handshake_cpu_us']:.0%}")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=2)
