@@ -168,7 +168,7 @@ pub(crate) fn dynamodb_client(
         .retry_config(retries(&t))
         .retry_classifier(crate::store::RetryTransactionConflicts)
         .interceptor(SkipInformationalHeaders)
-        .interceptor(crate::store::ReadAnswersOurselves::new())
+        .interceptor(crate::store::OwnCodec::new())
         .push_auth_scheme(sigv4::KeptKeySigV4::default());
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);

@@ -6,17 +6,23 @@ use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemInput};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::ser_de::{SharedRequestSerializer, SharedResponseDeserializer};
+use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::domain::{DecisionWrite, Intervention, Status};
+use crate::domain::{DecisionWrite, Intervention};
 
 pub(crate) mod answer;
 mod error;
 mod item;
+pub(crate) mod request;
 
-pub(crate) use answer::ReadAnswersOurselves;
-use answer::applied;
+use answer::{RawAnswer, applied};
 
 pub(crate) use error::StoreError;
 use error::classify;
@@ -26,9 +32,6 @@ use error::classify;
 /// engine must see no other (checked by `tests/api/request_count.rs`).
 #[cfg(test)]
 pub(crate) const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DescribeTable"];
-
-/// DynamoDB caps the operands of one `IN` at 100.
-const IN_OPERANDS: usize = 100;
 
 /// The result of the conditional decision write.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +114,46 @@ impl aws_sdk_dynamodb::config::retry::ClassifyRetry for RetryTransactionConflict
     }
 }
 
+/// Puts the function's own request writer and answer reader ([`request`],
+/// [`answer`]) in front of the SDK's for a decision's `UpdateItem` (an input
+/// carrying its written body): the SDK's serializer and reading cost more
+/// than the rest of its orchestration (docs/PERFORMANCE.md). Every other
+/// call, and every error answer, stays the SDK's.
+#[derive(Debug)]
+pub(crate) struct OwnCodec {
+    writer: SharedRequestSerializer,
+    reader: RawAnswer,
+}
+
+impl OwnCodec {
+    pub(crate) fn new() -> Self {
+        Self {
+            writer: SharedRequestSerializer::new(request::RawRequest),
+            reader: RawAnswer::new(),
+        }
+    }
+}
+
+impl Intercept for OwnCodec {
+    fn name(&self) -> &'static str {
+        "OwnCodec"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = ctx.input().downcast_ref::<UpdateItemInput>();
+        if input.is_some_and(request::carries_body) {
+            let state = cfg.interceptor_state();
+            state.store_put(self.writer.clone());
+            state.store_put(SharedResponseDeserializer::new(self.reader.clone()));
+        }
+        Ok(())
+    }
+}
+
 impl DynamoStore {
     pub(crate) fn new(
         client: Client,
@@ -124,8 +167,9 @@ impl DynamoStore {
         }
     }
 
-    /// The decision's conditional `UpdateItem`, ready to send: `ALL_NEW` on
-    /// success, `ALL_OLD` when the condition fails.
+    /// The decision's conditional `UpdateItem`, ready to send: its body
+    /// written by [`request::decision_body`], the input naming the table
+    /// and the key.
     pub(crate) fn decision_request(
         &self,
         write: &DecisionWrite,
@@ -133,18 +177,13 @@ impl DynamoStore {
         aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
         StoreError,
     > {
-        let expr = decision_expression(write)?;
+        let body = request::decision_body(&self.interventions_table, write)?;
         Ok(self
             .client
             .update_item()
             .table_name(&self.interventions_table)
             .key("id", num(write.intervention_id.get()))
-            .update_expression(expr.update)
-            .condition_expression(expr.condition)
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld))
+            .expression_attribute_values(request::RAW_REQUEST, AttributeValue::B(Blob::new(body))))
     }
 
     /// Opens the connection to DynamoDB (TCP, TLS) during init, where Lambda
@@ -174,73 +213,6 @@ pub(crate) enum WarmUpError {
     NoSuchTable,
     #[error(transparent)]
     Store(StoreError),
-}
-
-/// The update and condition of a decision, with their placeholders.
-/// Built apart from the SDK call so its text can be checked without an engine.
-#[derive(Debug, PartialEq)]
-pub(crate) struct DecisionExpression {
-    pub update: String,
-    pub condition: String,
-    pub names: HashMap<String, String>,
-    pub values: HashMap<String, AttributeValue>,
-}
-
-pub(crate) fn decision_expression(write: &DecisionWrite) -> Result<DecisionExpression, StoreError> {
-    let names = [
-        ("#id", "id"),
-        ("#status", "status"),
-        ("#archivedAt", "archivedAt"),
-        ("#org", "organizationId"),
-        ("#verifiedBy", "verifiedByUserId"),
-        ("#verifiedAt", "verifiedAt"),
-        ("#updatedAt", "updatedAt"),
-        ("#comment", "decisionComment"),
-        ("#history", "verificationHistory"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let entry = serde_dynamo::to_attribute_value(&write.entry)
-        .map_err(|e| StoreError::malformed("history entry", e))?;
-    let fixed = [
-        (":toVerify", num(Status::ToVerify.code())),
-        (":newStatus", num(write.new_status.code())),
-        (":user", num(write.entry.user_id)),
-        (":now", AttributeValue::S(write.entry.at.clone())),
-        (
-            ":comment",
-            AttributeValue::S(write.entry.decision_comment.clone()),
-        ),
-        (":entry", AttributeValue::L(vec![entry])),
-        (":empty", AttributeValue::L(Vec::new())),
-    ];
-    // Sized for every operand: growing would rehash each key (SipHash).
-    let mut values = HashMap::with_capacity(fixed.len() + write.organization_ids.len());
-    values.extend(fixed.map(|(k, v)| (k.to_owned(), v)));
-    let mut groups = Vec::new();
-    for (c, chunk) in write.organization_ids.chunks(IN_OPERANDS).enumerate() {
-        let mut operands = Vec::with_capacity(chunk.len());
-        for (i, org) in chunk.iter().enumerate() {
-            let name = format!(":o{}", c * IN_OPERANDS + i);
-            values.insert(name.clone(), num(*org));
-            operands.push(name);
-        }
-        groups.push(format!("#org IN ({})", operands.join(", ")));
-    }
-    Ok(DecisionExpression {
-        update: "SET #status = :newStatus, #verifiedBy = :user, #verifiedAt = :now, \
-                 #updatedAt = :now, #comment = :comment, \
-                 #history = list_append(if_not_exists(#history, :empty), :entry)"
-            .to_owned(),
-        condition: format!(
-            "attribute_exists(#id) AND attribute_not_exists(#archivedAt) \
-             AND #status = :toVerify AND ({})",
-            groups.join(" OR ")
-        ),
-        names,
-        values,
-    })
 }
 
 fn num(n: i64) -> AttributeValue {
@@ -323,8 +295,6 @@ impl InterventionStore for DynamoStore {
 mod tests {
     use super::*;
 
-    use crate::domain::{HistoryEntry, InterventionId};
-
     #[test]
     fn a_store_error_keeps_its_cause_and_logs_the_whole_chain() {
         #[derive(Debug, thiserror::Error)]
@@ -358,75 +328,5 @@ mod tests {
             )),
             "{e}"
         );
-    }
-
-    fn write(orgs: Vec<i64>) -> DecisionWrite {
-        DecisionWrite {
-            intervention_id: InterventionId::new(9).expect("an id in range"),
-            organization_ids: orgs,
-            new_status: Status::Validated,
-            entry: HistoryEntry {
-                decision: 1,
-                decision_comment: "ok".into(),
-                user_id: 5,
-                session_id: "s".into(),
-                at: "2024-01-01T00:00:00.000Z".into(),
-            },
-        }
-    }
-
-    #[test]
-    fn every_placeholder_is_defined_and_used() -> Result<(), StoreError> {
-        let e = decision_expression(&write(vec![1, 2]))?;
-        let text = format!("{} {}", e.update, e.condition);
-        for k in e.names.keys().chain(e.values.keys()) {
-            assert!(text.contains(k.as_str()), "{k} defined but unused");
-        }
-        for token in text.split(|c: char| !(c.is_alphanumeric() || c == '#' || c == ':')) {
-            if token.starts_with('#') {
-                assert!(e.names.contains_key(token), "{token} used but undefined");
-            }
-            if token.starts_with(':') {
-                assert!(e.values.contains_key(token), "{token} used but undefined");
-            }
-        }
-        assert!(e.condition.ends_with("(#org IN (:o0, :o1))"));
-        Ok(())
-    }
-
-    #[test]
-    fn many_organisations_are_split_into_in_groups_of_100() -> Result<(), StoreError> {
-        let e = decision_expression(&write((0..250).collect()))?;
-        assert_eq!(e.condition.matches("#org IN (").count(), 3);
-        assert_eq!(e.condition.matches(" OR ").count(), 2);
-        assert_eq!(
-            e.values.get(":o249"),
-            Some(&AttributeValue::N("249".into()))
-        );
-        assert!(e.condition.len() + e.update.len() < 4096);
-        Ok(())
-    }
-
-    #[test]
-    fn history_entry_is_a_one_element_list_of_a_map() -> Result<(), StoreError> {
-        let e = decision_expression(&write(vec![1]))?;
-        let Some(AttributeValue::L(list)) = e.values.get(":entry") else {
-            panic!("no :entry list");
-        };
-        let [AttributeValue::M(m)] = list.as_slice() else {
-            panic!("not one map");
-        };
-        assert_eq!(m.get("decision"), Some(&AttributeValue::N("1".into())));
-        assert_eq!(m.get("userId"), Some(&AttributeValue::N("5".into())));
-        assert_eq!(m.get("sessionId"), Some(&AttributeValue::S("s".into())));
-        assert_eq!(
-            m.get("decisionComment"),
-            Some(&AttributeValue::S("ok".into()))
-        );
-        assert_eq!(
-            m.get("at"),
-            Some(&AttributeValue::S("2024-01-01T00:00:00.000Z".into()))
-        );
-        Ok(())
     }
 }

@@ -3,13 +3,13 @@
 //! function's own conditional update, `ReturnValues=ALL_NEW`) per invocation,
 //! over a kept HTTP/1.1 connection with hyper and rustls (aws-lc, the stack
 //! the SDK's client is made of), signed by the function's own SigV4 code
-//! (`src/aws/sigv4.rs`, the day's key kept), its body written from a
-//! template and the answer read into the record by the function's own
-//! reader (`src/store/item.rs`: serde_json, typed), on the function's
-//! allocator (mimalloc). Each of these is the cheapest way the function
-//! knows to do that step: a floor that does more (the system allocator, a
-//! `serde_json::Value` built and parsed) flatters the function. No SDK, no
-//! token checks, no log line. Never deployed.
+//! (`src/aws/sigv4.rs`, the day's key kept), its body written by the
+//! function's own writer (`src/store/request.rs`) and the answer read into
+//! the record by its own reader (`src/store/item.rs`: serde_json, typed), on
+//! the function's allocator (mimalloc). Each of these is the cheapest way
+//! the function knows to do that step: a floor that does more (the system
+//! allocator, a `serde_json::Value` built and parsed) flatters the function.
+//! No SDK, no token checks, no log line. Never deployed.
 //!
 //! Event: `{"id": N}`. Environment: AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION,
 //! AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN when set),
@@ -22,7 +22,10 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use intervention_verify::{Canonical, Scope, SigningKeys, read_answer};
+use intervention_verify::{
+    Canonical, DecisionWrite, HistoryEntry, InterventionId, Scope, SigningKeys, Status,
+    decision_body, read_answer,
+};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -58,32 +61,6 @@ fn https(ssl_cert_file: Option<String>) -> Result<Https, Error> {
 /// `2024-12-09T14:23:00.000Z` for now.
 fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
-}
-
-/// The function's decision write (store.rs), for item `id`: its JSON body
-/// written straight from a template, the least a request can cost.
-fn update_item(table: &str, id: i64, at: &str) -> Result<Vec<u8>, Error> {
-    let table = serde_json::to_string(table)?;
-    Ok(format!(
-        concat!(
-            r##"{{"TableName":{table},"Key":{{"id":{{"N":"{id}"}}}},"##,
-            r##""UpdateExpression":"SET #status = :newStatus, #verifiedBy = :user, #verifiedAt = :now, #updatedAt = :now, #comment = :comment, #history = list_append(if_not_exists(#history, :empty), :entry)","##,
-            r##""ConditionExpression":"attribute_exists(#id) AND attribute_not_exists(#archivedAt) AND #status = :toVerify AND (#org IN (:o0))","##,
-            r##""ExpressionAttributeNames":{{"#id":"id","#status":"status","#archivedAt":"archivedAt","#org":"organizationId","##,
-            r##""#verifiedBy":"verifiedByUserId","#verifiedAt":"verifiedAt","#updatedAt":"updatedAt","##,
-            r##""#comment":"decisionComment","#history":"verificationHistory"}},"##,
-            r##""ExpressionAttributeValues":{{":toVerify":{{"N":"3"}},":newStatus":{{"N":"4"}},":user":{{"N":"42"}},"##,
-            r##"":now":{{"S":"{at}"}},":comment":{{"S":"Bench decision"}},"##,
-            r##"":entry":{{"L":[{{"M":{{"decision":{{"N":"1"}},"decisionComment":{{"S":"Bench decision"}},"##,
-            r##""userId":{{"N":"42"}},"sessionId":{{"S":"s"}},"at":{{"S":"{at}"}}}}}}]}},"##,
-            r##"":empty":{{"L":[]}},":o0":{{"N":"1"}}}},"##,
-            r##""ReturnValues":"ALL_NEW","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}}"##,
-        ),
-        table = table,
-        id = id,
-        at = at,
-    )
-    .into_bytes())
 }
 
 impl Floor {
@@ -141,8 +118,19 @@ impl Floor {
 
     async fn decide(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let id = event.payload["id"].as_i64().ok_or("event without an id")?;
-        let at = now();
-        let body = update_item(&self.table, id, &at)?;
+        let write = DecisionWrite {
+            intervention_id: InterventionId::new(id).ok_or("an id out of range")?,
+            organization_ids: vec![1],
+            new_status: Status::Validated,
+            entry: HistoryEntry {
+                decision: 1,
+                decision_comment: "Bench decision".into(),
+                user_id: 42,
+                session_id: "s".into(),
+                at: now(),
+            },
+        };
+        let body = decision_body(&self.table, &write)?;
         let (status, answer) = self.call("UpdateItem", body).await?;
         // The record, read as the function reads it.
         let record = read_answer(&answer)?;
@@ -163,35 +151,4 @@ async fn main() -> Result<(), Error> {
     floor.call("DescribeTable", describe).await?;
     let floor = &floor;
     lambda_runtime::run(service_fn(move |event| floor.decide(event))).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The template writes the function's decision write, as a JSON value
-    /// spells it.
-    #[test]
-    fn the_template_is_the_decision_write() {
-        let at = "2024-12-09T14:23:00.000Z";
-        let body = update_item("Interventions \"x\"", 7, at).expect("a body");
-        let written: Value = serde_json::from_slice(&body).expect("JSON");
-        let expected = json!({
-            "TableName": "Interventions \"x\"",
-            "Key": {"id": {"N": "7"}},
-            "UpdateExpression": "SET #status = :newStatus, #verifiedBy = :user, #verifiedAt = :now, #updatedAt = :now, #comment = :comment, #history = list_append(if_not_exists(#history, :empty), :entry)",
-            "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(#archivedAt) AND #status = :toVerify AND (#org IN (:o0))",
-            "ExpressionAttributeNames": {"#id": "id", "#status": "status", "#archivedAt": "archivedAt", "#org": "organizationId",
-                "#verifiedBy": "verifiedByUserId", "#verifiedAt": "verifiedAt", "#updatedAt": "updatedAt",
-                "#comment": "decisionComment", "#history": "verificationHistory"},
-            "ExpressionAttributeValues": {":toVerify": {"N": "3"}, ":newStatus": {"N": "4"}, ":user": {"N": "42"},
-                ":now": {"S": at}, ":comment": {"S": "Bench decision"},
-                ":entry": {"L": [{"M": {"decision": {"N": "1"}, "decisionComment": {"S": "Bench decision"},
-                    "userId": {"N": "42"}, "sessionId": {"S": "s"}, "at": {"S": at}}}]},
-                ":empty": {"L": []}, ":o0": {"N": "1"}},
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        });
-        assert_eq!(written, expected);
-    }
 }

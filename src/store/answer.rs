@@ -1,17 +1,13 @@
-//! A decision's answer read without the SDK's reading: the interceptor that
+//! A decision's answer read without the SDK's reading: a deserializer that
 //! hands a successful `UpdateItem`'s body on whole, and the record read
 //! from it (`item`). Errors stay the SDK's.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::update_item::{UpdateItem, UpdateItemInput, UpdateItemOutput};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItem, UpdateItemOutput};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, Error as OperationError, Output,
-};
+use aws_smithy_runtime_api::client::interceptors::context::{Error as OperationError, Output};
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 use aws_smithy_runtime_api::client::ser_de::{DeserializeResponse, SharedResponseDeserializer};
@@ -35,41 +31,20 @@ const RAW_ANSWER: &str = "";
 /// [`RAW_ANSWER`], for [`read_answer`]. Errors still go to the SDK's own
 /// deserializer, so their codes, retries and the failed condition's item
 /// stay the SDK's.
-#[derive(Debug)]
-pub(crate) struct ReadAnswersOurselves {
+#[derive(Debug, Clone)]
+pub(super) struct RawAnswer {
     /// The SDK's own `UpdateItem` settings, its deserializer among them.
     sdk: FrozenLayer,
 }
 
-impl ReadAnswersOurselves {
-    pub(crate) fn new() -> Self {
+impl RawAnswer {
+    pub(super) fn new() -> Self {
         let sdk = UpdateItem::new()
             .config()
             .unwrap_or_else(|| Layer::new("none").freeze());
         Self { sdk }
     }
 }
-
-impl Intercept for ReadAnswersOurselves {
-    fn name(&self) -> &'static str {
-        "ReadAnswersOurselves"
-    }
-
-    fn read_before_execution(
-        &self,
-        ctx: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if ctx.input().downcast_ref::<UpdateItemInput>().is_some() {
-            let ours = SharedResponseDeserializer::new(RawAnswer(self.sdk.clone()));
-            cfg.interceptor_state().store_put(ours);
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct RawAnswer(FrozenLayer);
 
 impl DeserializeResponse for RawAnswer {
     fn deserialize_nonstreaming_with_config(
@@ -86,7 +61,7 @@ impl DeserializeResponse for RawAnswer {
             return Ok(Output::erase(output.build()));
         }
         // Errors only: the layer is looked up where the SDK's reading is needed.
-        match self.0.load::<SharedResponseDeserializer>() {
+        match self.sdk.load::<SharedResponseDeserializer>() {
             Some(sdk) => sdk.deserialize_nonstreaming_with_config(response, cfg),
             None => Err(OrchestratorError::other(
                 "no deserializer for UpdateItem's errors",

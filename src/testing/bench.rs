@@ -17,7 +17,7 @@ use crate::edge::lambda::{ApiEvent, ResponseFormat, into_request};
 use crate::edge::{request, response};
 use crate::handler::{App, handle};
 use crate::read_answer;
-use crate::store::decision_expression;
+use crate::store::request::decision_body;
 use crate::telemetry::{RequestRecord, request_line};
 
 const COMMENT: &str = "Filters replaced, thank you.";
@@ -182,9 +182,10 @@ impl Stages {
     }
 
     /// The decision planned for a verified caller and its conditional update
-    /// built.
+    /// written.
     pub fn build_update(&self) -> impl Sized {
-        decision_expression(
+        decision_body(
+            "Interventions",
             &plan_decision(&self.caller, &self.command, AT)
                 .expect("the bench's caller has organisations"),
         )

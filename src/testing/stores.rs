@@ -10,9 +10,8 @@ use crate::domain::DecisionWrite;
 #[cfg(test)]
 use crate::domain::Intervention;
 use crate::read_answer;
-use crate::store::{
-    InterventionStore, NotificationOutcome, StoreError, WriteOutcome, decision_expression,
-};
+use crate::store::request::decision_body;
+use crate::store::{InterventionStore, NotificationOutcome, StoreError, WriteOutcome};
 
 #[derive(Debug, Default)]
 enum Script {
@@ -100,7 +99,7 @@ impl InterventionStore for StubStore {
                 }))
             }
             Script::Answer(body) => {
-                std::hint::black_box(decision_expression(write)?);
+                std::hint::black_box(decision_body("Interventions", write)?);
                 read_answer(&body).map(WriteOutcome::Applied)
             }
         }
