@@ -73,15 +73,13 @@ fn sdk_input(table: &str, write: &DecisionWrite) -> UpdateItemInput {
     for (i, org) in write.organization_ids.iter().enumerate() {
         values.insert(format!(":o{i}"), num(*org));
     }
-    let names = NAMES
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    let names: HashMap<String, String> = serde_json::from_str(NAMES).expect("names as JSON");
     UpdateItemInput::builder()
         .table_name(table)
         .key("id", num(write.intervention_id.get()))
         .update_expression(UPDATE)
         .condition_expression(condition(write.organization_ids.len()))
-        .set_expression_attribute_names(Some(names.collect()))
+        .set_expression_attribute_names(Some(names))
         .set_expression_attribute_values(Some(values))
         .return_values(ReturnValue::AllNew)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -101,41 +99,44 @@ fn sdk_serializer() -> SharedRequestSerializer {
 #[test]
 fn the_request_is_the_one_the_sdk_would_write() {
     let table = "Interventions \"x\"";
-    let write = write(vec![7, 8], "l'été \"ok\"\n\u{1F600}\\");
-    let sdk = sdk_serializer()
-        .serialize_input(
-            Input::erase(sdk_input(table, &write)),
-            &mut ConfigBag::base(),
-        )
-        .expect("the SDK's request");
-    let ours = UpdateItemInput::builder()
-        .table_name(table)
-        .expression_attribute_values(
-            RAW_REQUEST,
-            AttributeValue::B(Blob::new(decision_body(table, &write).expect("a body"))),
-        )
-        .build()
-        .expect("an input");
-    assert!(carries_body(&ours));
-    let ours = RawRequest
-        .serialize_input(Input::erase(ours), &mut ConfigBag::base())
-        .expect("our request");
-    assert_eq!(ours.method(), sdk.method());
-    assert_eq!(ours.uri(), sdk.uri());
-    let headers = |r: &HttpRequest| {
-        let mut h: Vec<(String, String)> = r
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        h.sort();
-        h
-    };
-    assert_eq!(headers(&ours), headers(&sdk));
-    let json = |r: &HttpRequest| -> Value {
-        serde_json::from_slice(r.body().bytes().expect("a body in memory")).expect("JSON")
-    };
-    assert_eq!(json(&ours), json(&sdk));
+    let comment = "l'été \"ok\"\n\u{1}\u{1F600}\\";
+    for orgs in [vec![7, 8], (0..250).collect()] {
+        let write = write(orgs, comment);
+        let sdk = sdk_serializer()
+            .serialize_input(
+                Input::erase(sdk_input(table, &write)),
+                &mut ConfigBag::base(),
+            )
+            .expect("the SDK's request");
+        let body = decision_body(table, &write).expect("a body");
+        let ours = UpdateItemInput::builder()
+            .table_name(table)
+            .expression_attribute_values(RAW_REQUEST, AttributeValue::B(Blob::new(body)))
+            .build()
+            .expect("an input");
+        assert!(carries_body(&ours));
+        let ours = RawRequest
+            .serialize_input(Input::erase(ours), &mut ConfigBag::base())
+            .expect("our request");
+        assert_eq!(ours.method(), sdk.method());
+        assert_eq!(ours.uri(), sdk.uri());
+        assert_eq!(headers(&ours), headers(&sdk));
+        assert_eq!(json(&ours), json(&sdk));
+    }
+}
+
+fn headers(r: &HttpRequest) -> Vec<(String, String)> {
+    let mut h: Vec<_> = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    h.sort();
+    h
+}
+
+fn json(r: &HttpRequest) -> Value {
+    serde_json::from_slice(r.body().bytes().expect("a body in memory")).expect("JSON")
 }
 
 #[test]
