@@ -158,11 +158,12 @@ deploy: venv sam-venv
 ## artifact sizes. Needs strace and valgrind (Debian packages).
 bench: venv
 	cargo bench --bench cpu_path
-	cargo build --release --bin bootstrap --bin hello-runtime --bin floor-ddb
+	cargo build --release --bin bootstrap --bin hello-runtime
 	@# Apart: an example brings in the dev-dependencies, which would build the
-	@# measured bootstrap with the test kit's feature on.
+	@# measured bootstrap with the test kit's feature on. The floor writes
+	@# its request through the test kit.
 	cargo build --release --example engine_rtt
-	cargo build --release --features testing --bin dev-tokens
+	cargo build --release --features testing --bin dev-tokens --bin floor-ddb
 	$(PY) scripts/bench_lambda.py --bootstrap $(TARGET_DIR)/release/bootstrap \
 		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
 		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt --floor $(TARGET_DIR)/release/floor-ddb \
@@ -175,8 +176,8 @@ bench: venv
 # The exact counts alone (instructions, system calls per warm invocation, the
 # floor beside the function): ~20 s after the build, for judging one lever.
 bench-counts: venv
-	cargo build --release --bin bootstrap --bin hello-runtime --bin floor-ddb
-	cargo build --release --features testing --bin dev-tokens
+	cargo build --release --bin bootstrap --bin hello-runtime
+	cargo build --release --features testing --bin dev-tokens --bin floor-ddb
 	$(PY) scripts/bench_lambda.py --bootstrap $(TARGET_DIR)/release/bootstrap \
 		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
 		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt --floor $(TARGET_DIR)/release/floor-ddb \

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// the table may hold is kept as it is (`Other`), never mistaken for a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "i64", into = "i64")]
-pub enum Status {
+pub(crate) enum Status {
     Planned,
     InProgress,
     ToVerify,
@@ -135,13 +135,13 @@ impl Caller {
 /// An intervention's id: an integer the JavaScript clients hold exactly
 /// (within ±(2^53 − 1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InterventionId(i64);
+pub(crate) struct InterventionId(i64);
 
 impl InterventionId {
     /// The largest id either way (`Number.MAX_SAFE_INTEGER`).
     pub(crate) const MAX: i64 = 9_007_199_254_740_991;
 
-    pub fn new(id: i64) -> Option<Self> {
+    pub(crate) fn new(id: i64) -> Option<Self> {
         (-Self::MAX..=Self::MAX).contains(&id).then_some(Self(id))
     }
 
@@ -236,7 +236,7 @@ pub(crate) enum Verdict {
 /// Everything the store needs for the one conditional write: the change and
 /// the preconditions, already decided here so the adapter only translates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecisionWrite {
+pub(crate) struct DecisionWrite {
     pub intervention_id: InterventionId,
     /// The write applies only to an intervention of one of these.
     pub organization_ids: Vec<i64>,
@@ -247,7 +247,7 @@ pub struct DecisionWrite {
 /// One element of `verificationHistory`: the audit trail of applied
 /// decisions (its attribute names are the store's, `src/store/request.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
+pub(crate) struct HistoryEntry {
     pub decision: i64,
     pub decision_comment: String,
     pub user_id: i64,

@@ -17,10 +17,9 @@
 //!   type; [`process`]: start-up and the runtime loop ([`run`], all that
 //!   `main` calls).
 //!
-//! Public: [`run`] for `main`; for the floor bench, [`https_connector`],
-//! the SigV4 signer ([`SigningKeys`]), the decision's request writer
-//! ([`decision_body`], with the write it takes) and the answer's reader
-//! ([`read_answer`]).
+//! Public: [`run`] for `main`; [`https_connector`], the SigV4 signer
+//! ([`SigningKeys`]) and the answer's reader ([`read_answer`]) for the
+//! floor bench, which writes its request through the test kit.
 //! The rooms are private and their items `pub(crate)` (fields as visible as
 //! their struct), so the dead-code lint sees all of them: the integration
 //! suites are compiled into the crate's test build (`tests/api`), and the
@@ -44,11 +43,9 @@ mod telemetry;
 mod timer;
 
 pub use aws::sigv4::{Canonical, Scope, SigningKeys};
-pub use domain::{DecisionWrite, HistoryEntry, InterventionId, Status};
 pub use keys::web::https_connector;
 pub use process::run;
 pub use store::answer::read_answer;
-pub use store::request::decision_body;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -4,7 +4,8 @@
 //! over a kept HTTP/1.1 connection with hyper and rustls (aws-lc, the stack
 //! the SDK's client is made of), signed by the function's own SigV4 code
 //! (`src/aws/sigv4.rs`, the day's key kept), its body written by the
-//! function's own writer (`src/store/request.rs`) and the answer read into
+//! function's own writer (`src/store/request.rs`, through the test kit,
+//! hence the `testing` feature) and the answer read into
 //! the record by its own reader (`src/store/item.rs`: serde_json, typed), on
 //! the function's allocator (mimalloc). Each of these is the cheapest way
 //! the function knows to do that step: a floor that does more (the system
@@ -22,10 +23,8 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use intervention_verify::{
-    Canonical, DecisionWrite, HistoryEntry, InterventionId, Scope, SigningKeys, Status,
-    decision_body, read_answer,
-};
+use intervention_verify::testing::decision_body;
+use intervention_verify::{Canonical, Scope, SigningKeys, read_answer};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -118,19 +117,7 @@ impl Floor {
 
     async fn decide(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let id = event.payload["id"].as_i64().ok_or("event without an id")?;
-        let write = DecisionWrite {
-            intervention_id: InterventionId::new(id).ok_or("an id out of range")?,
-            organization_ids: vec![1],
-            new_status: Status::Validated,
-            entry: HistoryEntry {
-                decision: 1,
-                decision_comment: "Bench decision".into(),
-                user_id: 42,
-                session_id: "s".into(),
-                at: now(),
-            },
-        };
-        let body = decision_body(&self.table, &write)?;
+        let body = decision_body(&self.table, id, &now())?;
         let (status, answer) = self.call("UpdateItem", body).await?;
         // The record, read as the function reads it.
         let record = read_answer(&answer)?;

@@ -46,7 +46,7 @@ const NAMES: &str = concat!(
 /// success, `ALL_OLD` when the condition fails. Written as a template, its
 /// fixed parts copied and only the values escaped: serde over the same
 /// shape costs four times as many instructions (docs/PERFORMANCE.md).
-pub fn decision_body(table: &str, write: &DecisionWrite) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn decision_body(table: &str, write: &DecisionWrite) -> Result<Vec<u8>, StoreError> {
     let e = &write.entry;
     let mut w = Json(Vec::with_capacity(1024 + 2 * e.decision_comment.len()));
     w.raw(r#"{"TableName":"#);

@@ -181,6 +181,34 @@ pub(crate) fn ready<T>(f: impl Future<Output = T>) -> T {
     }
 }
 
+/// The bench's decision on intervention `id` at `at`: accepted by user 42
+/// (session `s`) of organisation 1. `None` for an id out of range.
+fn bench_write(id: i64, at: &str) -> Option<crate::domain::DecisionWrite> {
+    use crate::domain::{DecisionWrite, HistoryEntry, InterventionId, Status};
+    Some(DecisionWrite {
+        intervention_id: InterventionId::new(id)?,
+        organization_ids: vec![1],
+        new_status: Status::Validated,
+        entry: HistoryEntry {
+            decision: 1,
+            decision_comment: "Bench decision".into(),
+            user_id: 42,
+            session_id: "s".into(),
+            at: at.to_owned(),
+        },
+    })
+}
+
+/// The body of the bench's decision on intervention `id` at `at` in
+/// `table`, written by the function's own writer (`store::request`): the
+/// floor's request (`src/bin/floor_ddb.rs`).
+pub fn decision_body(table: &str, id: i64, at: &str) -> Result<Vec<u8>, crate::store::StoreError> {
+    let write = bench_write(id, at).ok_or_else(|| {
+        crate::store::StoreError::Internal(format!("intervention id {id} out of range").into())
+    })?;
+    crate::store::request::decision_body(table, &write)
+}
+
 /// The function's own decision `UpdateItem` (`DynamoStore::decision_request`)
 /// sent `count + 1` times to `table` with the function's SDK client (its
 /// HTTPS client, timeouts and retries), configured from the environment as
@@ -192,7 +220,6 @@ pub async fn decision_round_trips(
     first_id: i64,
     count: usize,
 ) -> Result<Vec<std::time::Duration>, Box<dyn std::error::Error>> {
-    use crate::domain::{DecisionWrite, HistoryEntry, InterventionId, Status};
     let config = crate::config::Config::from_env()?;
     let sdk = crate::aws::sdk_config(&config.aws)?;
     let store = crate::store::DynamoStore::new(
@@ -206,18 +233,8 @@ pub async fn decision_round_trips(
     );
     let mut times = Vec::with_capacity(count);
     for (n, id) in (first_id..).take(count + 1).enumerate() {
-        let request = store.decision_request(&DecisionWrite {
-            intervention_id: InterventionId::new(id).ok_or("an id out of range")?,
-            organization_ids: vec![1],
-            new_status: Status::Validated,
-            entry: HistoryEntry {
-                decision: 1,
-                decision_comment: "Bench decision".into(),
-                user_id: 42,
-                session_id: "s".into(),
-                at: "2024-12-09T14:23:00.000Z".into(),
-            },
-        })?;
+        let write = bench_write(id, "2024-12-09T14:23:00.000Z").ok_or("an id out of range")?;
+        let request = store.decision_request(&write)?;
         let started = std::time::Instant::now();
         request.send().await?;
         if n > 0 {
