@@ -17,8 +17,13 @@ use aws_runtime::request_info::RequestInfoInterceptor;
 use aws_runtime::service_clock_skew::ServiceClockSkewInterceptor;
 use aws_runtime::user_agent::UserAgentInterceptor;
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, disable_interceptor};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::config::{AwsSettings, CallLimits};
@@ -53,11 +58,35 @@ pub(crate) fn https_client(
         .with_trust_store(trust)
         .build()
         .map_err(std::io::Error::other)?;
-    Ok(aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .pool_idle_timeout(POOL_IDLE)
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(tls)
-        .build_https())
+        .build_https();
+    Ok(SharedHttpClient::new(ConnectorsWhenUsed(client)))
+}
+
+/// The SDK's HTTPS client, minus the connector it builds and drops when a
+/// service client is built (`validate_base_client_config`, there to load
+/// the platform's roots early): with roots given as PEM, each such build
+/// parses them again and sets up rustls, ~0.27 M instructions per service
+/// client of init for nothing (docs/PERFORMANCE.md). Connectors are built,
+/// and kept, on first use, which the start-up reads make during init.
+#[derive(Debug)]
+struct ConnectorsWhenUsed(SharedHttpClient);
+
+impl HttpClient for ConnectorsWhenUsed {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The SDK configuration from the function's settings, built directly rather
@@ -233,6 +262,53 @@ mod tests {
             ..defaults
         };
         assert_eq!(operation(short), Some(Duration::from_millis(1500)));
+    }
+
+    /// An HTTP client that counts the SDK's checks of it.
+    #[derive(Debug, Default, Clone)]
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl HttpClient for Counting {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no call is made")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn building_a_service_client_builds_no_connector() {
+        let validated = |wrap: bool| {
+            let inner = Counting::default();
+            let client = SharedHttpClient::new(inner.clone());
+            let client = if wrap {
+                SharedHttpClient::new(ConnectorsWhenUsed(client))
+            } else {
+                client
+            };
+            let sdk = crate::testing::sdk_config()
+                .into_builder()
+                .http_client(client)
+                .build();
+            dynamodb_client(&sdk, None, CallLimits::default());
+            secrets_client(&sdk, None);
+            inner.0.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        // The SDK's own client builds (and drops) a connector there, per
+        // service client.
+        assert_eq!(validated(false), 2);
+        assert_eq!(validated(true), 0);
     }
 
     #[test]
