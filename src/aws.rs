@@ -52,7 +52,9 @@ pub(crate) fn https_client(
     };
     let mut trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
     if let Some(path) = ssl_cert_file {
-        trust = trust.with_pem_certificate(std::fs::read(path)?);
+        let pem = std::fs::read(path)?;
+        check_roots(&pem)?;
+        trust = trust.with_pem_certificate(pem);
     }
     let tls = TlsContext::builder()
         .with_trust_store(trust)
@@ -64,6 +66,24 @@ pub(crate) fn https_client(
         .tls_context(tls)
         .build_https();
     Ok(SharedHttpClient::new(ConnectorsWhenUsed(client)))
+}
+
+/// Refuses at start-up, as an error the caller names the setting in, what
+/// the SDK's TLS set-up would otherwise panic on when it first connects: a
+/// PEM block that does not decode, or a certificate rustls cannot take as a
+/// root.
+fn check_roots(pem: &[u8]) -> Result<(), std::io::Error> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    let bad =
+        |what: &str, e: &dyn std::fmt::Display| std::io::Error::other(format!("{what} ({e})"));
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| bad("a PEM block that does not decode", &e))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad("a certificate that cannot be a root", &e))?;
+    }
+    Ok(())
 }
 
 /// The SDK's HTTPS client, minus the connector it builds and drops when a
@@ -309,6 +329,33 @@ mod tests {
         // service client.
         assert_eq!(validated(false), 2);
         assert_eq!(validated(true), 0);
+    }
+
+    #[test]
+    fn extra_roots_that_would_fail_the_first_connection_fail_start_up() {
+        let file = |name: &str, pem: &[u8]| {
+            let path = std::env::temp_dir().join(format!(
+                "intervention-verify-roots-{}-{name}.pem",
+                std::process::id()
+            ));
+            std::fs::write(&path, pem).expect("a temporary file");
+            path
+        };
+        let good = file("good", AMAZON_ROOTS);
+        assert!(https_client(Some(&good)).is_ok());
+        let block = |body: &str| {
+            format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+        };
+        for (name, pem) in [
+            ("not-base64", block("@@not base64@@")),
+            // Decodes, but is not a certificate.
+            ("not-a-certificate", block("aGVsbG8gd29ybGQ=")),
+        ] {
+            let path = file(name, pem.as_bytes());
+            assert!(https_client(Some(&path)).is_err(), "{name}");
+            std::fs::remove_file(path).ok();
+        }
+        std::fs::remove_file(good).ok();
     }
 
     #[test]
