@@ -53,7 +53,10 @@ pub(crate) fn https_client(
     let mut trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
     if let Some(path) = ssl_cert_file {
         let pem = std::fs::read(path)?;
-        check_roots(&pem)?;
+        // The SDK keeps PEM unchecked and panics on it when it first
+        // connects: checked here, a bad file stops start-up naming the
+        // setting, as the JWKS client's connector does with the same check.
+        crate::keys::web::add_pem_roots(&mut rustls::RootCertStore::empty(), &pem)?;
         trust = trust.with_pem_certificate(pem);
     }
     let tls = TlsContext::builder()
@@ -66,24 +69,6 @@ pub(crate) fn https_client(
         .tls_context(tls)
         .build_https();
     Ok(SharedHttpClient::new(ConnectorsWhenUsed(client)))
-}
-
-/// Refuses at start-up, as an error the caller names the setting in, what
-/// the SDK's TLS set-up would otherwise panic on when it first connects: a
-/// PEM block that does not decode, or a certificate rustls cannot take as a
-/// root.
-fn check_roots(pem: &[u8]) -> Result<(), std::io::Error> {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    let mut roots = rustls::RootCertStore::empty();
-    let bad =
-        |what: &str, e: &dyn std::fmt::Display| std::io::Error::other(format!("{what} ({e})"));
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| bad("a PEM block that does not decode", &e))?;
-        roots
-            .add(cert)
-            .map_err(|e| bad("a certificate that cannot be a root", &e))?;
-    }
-    Ok(())
 }
 
 /// The SDK's HTTPS client, minus the connector it builds and drops when a

@@ -18,17 +18,11 @@ use super::{FetchError, JWKS_DEFAULT_TTL, JWKS_MAX_TTL, JWKS_MIN_TTL};
 pub fn https_connector(
     ssl_cert_file: Option<&Path>,
 ) -> Result<hyper_rustls::HttpsConnector<HttpConnector>, std::io::Error> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     if let Some(path) = ssl_cert_file {
-        for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
-            roots
-                .add(cert.map_err(std::io::Error::other)?)
-                .map_err(std::io::Error::other)?;
-        }
+        add_pem_roots(&mut roots, &std::fs::read(path)?)?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -41,6 +35,25 @@ pub fn https_connector(
         .https_or_http()
         .enable_http1()
         .build())
+}
+
+/// Adds every certificate of `pem` (a PEM file's contents) to `roots`: an
+/// error, worded for the setting's message, for a block that does not
+/// decode or a certificate rustls cannot take as a root.
+pub(crate) fn add_pem_roots(
+    roots: &mut rustls::RootCertStore,
+    pem: &[u8],
+) -> Result<(), std::io::Error> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let bad =
+        |what: &str, e: &dyn std::fmt::Display| std::io::Error::other(format!("{what} ({e})"));
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| bad("a PEM block that does not decode", &e))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad("a certificate that cannot be a root", &e))?;
+    }
+    Ok(())
 }
 
 /// The issuer's JWKS endpoint, parsed once: `https`, or `http` to a
