@@ -168,8 +168,8 @@ impl DynamoStore {
     }
 
     /// The decision's conditional `UpdateItem`, ready to send: its body
-    /// written by [`request::decision_body`], the input naming the table
-    /// and the key.
+    /// written by [`request::decision_body`] (the key among it), the input
+    /// naming the table, which the SDK's endpoint rules read.
     pub(crate) fn decision_request(
         &self,
         write: &DecisionWrite,
@@ -182,7 +182,6 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.interventions_table)
-            .key("id", num(write.intervention_id.get()))
             .expression_attribute_values(request::RAW_REQUEST, AttributeValue::B(Blob::new(body))))
     }
 

@@ -1,8 +1,9 @@
 //! A decision's request written without the SDK's serializer: the body of
 //! its conditional `UpdateItem` written in one pass from the write
 //! ([`decision_body`], a template: no attribute maps, no SipHash), carried
-//! to the SDK inside the call's input, and sent as it is ([`RawRequest`]). The input still names the table and the key, so the
-//! endpoint, signature, retries and timeouts stay the SDK's.
+//! to the SDK inside the call's input, and sent as it is ([`RawRequest`]).
+//! The input still names the table, which the SDK's endpoint rules read;
+//! the endpoint, signature, retries and timeouts stay the SDK's.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -54,9 +55,9 @@ pub(crate) fn decision_body(table: &str, write: &DecisionWrite) -> Result<Vec<u8
     w.raw(r#","Key":{"id":"#);
     w.n(write.intervention_id.get());
     w.raw(r#"},"UpdateExpression":"#);
-    w.text(UPDATE)?;
+    w.literal(UPDATE);
     w.raw(r#","ConditionExpression":"#);
-    w.text(&condition(write.organization_ids.len()))?;
+    w.literal(&condition(write.organization_ids.len()));
     w.raw(r#","ExpressionAttributeNames":"#);
     w.raw(NAMES);
     w.raw(r#","ExpressionAttributeValues":{":toVerify":"#);
@@ -98,6 +99,14 @@ struct Json(Vec<u8>);
 impl Json {
     fn raw(&mut self, json: &str) {
         self.0.extend_from_slice(json.as_bytes());
+    }
+
+    /// One of our own expressions as a JSON string: written as it is, as
+    /// they hold nothing JSON escapes (names, placeholders, operators).
+    fn literal(&mut self, s: &str) {
+        self.raw("\"");
+        self.raw(s);
+        self.raw("\"");
     }
 
     fn text(&mut self, s: &str) -> Result<(), StoreError> {
@@ -146,8 +155,8 @@ fn condition(organizations: usize) -> String {
     c
 }
 
-/// The input of a decision's call: the table and key (which the endpoint
-/// and the logs read), the body under [`RAW_REQUEST`].
+/// Whether a call's input carries a body [`decision_body`] wrote (under
+/// [`RAW_REQUEST`]): a decision's call, for [`RawRequest`] to send.
 pub(super) fn carries_body(input: &UpdateItemInput) -> bool {
     input
         .expression_attribute_values
