@@ -22,7 +22,9 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::{Intercept, disable_interceptor};
+use aws_smithy_runtime_api::client::interceptors::{
+    Intercept, SharedInterceptor, disable_interceptor, dyn_dispatch_hint,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -168,6 +170,7 @@ pub(crate) mod sigv4;
 #[derive(Debug)]
 struct SkipInformationalHeaders;
 
+#[dyn_dispatch_hint]
 impl Intercept for SkipInformationalHeaders {
     fn name(&self) -> &'static str {
         "SkipInformationalHeaders"
@@ -201,9 +204,12 @@ pub(crate) fn dynamodb_client(
         .timeout_config(timeouts(&t))
         .retry_config(retries(&t))
         .retry_classifier(crate::store::RetryTransactionConflicts)
-        .interceptor(SkipInformationalHeaders)
-        .interceptor(crate::store::OwnCodec::new())
         .push_auth_scheme(sigv4::KeptKeySigV4::default());
+    // Ours are never disabled, and each reads one hook: `permanent` and the
+    // hint spare the SDK a config lookup per interceptor at every hook of
+    // every call (docs/PERFORMANCE.md).
+    config.push_interceptor(SharedInterceptor::permanent(SkipInformationalHeaders));
+    config.push_interceptor(SharedInterceptor::permanent(crate::store::OwnCodec::new()));
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -356,6 +362,30 @@ mod tests {
             // wakes tokio's driver (src/timer.rs).
             let sleep = format!("{sleep:?}");
             assert!(sleep.contains("SdkSleep"), "{client}: {sleep}");
+        }
+    }
+
+    #[test]
+    fn our_interceptors_cost_the_sdk_no_lookup_at_hooks_they_do_not_read() {
+        use aws_smithy_runtime_api::client::interceptors::OverriddenHooks;
+        let client = dynamodb_client(&crate::testing::sdk_config(), None, CallLimits::default());
+        let ours: Vec<_> = client
+            .config()
+            .interceptors()
+            .filter(|i| ["SkipInformationalHeaders", "OwnCodec"].contains(&i.name()))
+            .collect();
+        assert_eq!(ours.len(), 2);
+        for interceptor in ours {
+            let name = interceptor.name();
+            assert_eq!(
+                interceptor.overridden_hooks(),
+                OverriddenHooks::READ_BEFORE_EXECUTION,
+                "{name}"
+            );
+            // `permanent`: the SDK never asks the configuration whether it
+            // was disabled (its Debug says so; nothing else shows it).
+            let shown = format!("{interceptor:?}");
+            assert!(shown.contains("permanent: true"), "{name}: {shown}");
         }
     }
 

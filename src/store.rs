@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemInput}
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, dyn_dispatch_hint};
 use aws_smithy_runtime_api::client::ser_de::{SharedRequestSerializer, SharedResponseDeserializer};
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -134,6 +134,7 @@ impl OwnCodec {
     }
 }
 
+#[dyn_dispatch_hint]
 impl Intercept for OwnCodec {
     fn name(&self) -> &'static str {
         "OwnCodec"
