@@ -265,6 +265,43 @@ def callgrind_instructions(path):
     raise SystemExit(f"no instruction total in {path}")
 
 
+def executed_per_address(path):
+    """{(object, instruction address): times executed} from a callgrind
+    profile written with `--dump-instr=yes` (positions `instr line`, each
+    possibly relative to the one before; a call's inclusive cost line is
+    skipped, its instruction is counted on its own line)."""
+    counts, pos, obj, after_call = {}, [0, 0], None, False
+    for line in open(path):
+        if line.startswith("ob="):
+            obj = line.split()[0]
+        elif line.startswith("calls="):
+            after_call = True
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            fields = line.split()
+            for i, tok in enumerate(fields[:2]):
+                if tok == "*":
+                    continue
+                if tok[0] in "+-":
+                    step = int(tok[1:], 0)
+                    pos[i] += step if tok[0] == "+" else -step
+                else:
+                    pos[i] = int(tok, 0)
+            if after_call:
+                after_call = False
+            elif len(fields) > 2:
+                key = (obj, pos[0])
+                counts[key] = counts.get(key, 0) + int(fields[2])
+    return counts
+
+
+def code_lines_per_warm(before, after, span):
+    """Code footprint of a warm invocation: the 64-byte lines of code whose
+    instructions run at least once more per extra warm invocation. Between
+    two invocations the host runs other work, so these are the lines a warm
+    invocation brings back into the instruction cache."""
+    return len({(obj, a >> 6) for (obj, a), n in after.items() if n - before.get((obj, a), 0) >= span})
+
+
 # Extra callgrind options for profiling a lever (`--toggle-collect=*apply_decision*`
 # counts one subtree only): never set for the figures.
 CALLGRIND_EXTRA = os.environ.get("BENCH_CALLGRIND_ARGS", "")
@@ -275,7 +312,7 @@ def counting_wrapper(tool, out):
     callgrind's instruction count, written to `out`."""
     if tool == "strace":
         return f"strace -f -qq -c -o {out}"
-    return f"valgrind -q --tool=callgrind {CALLGRIND_EXTRA} --callgrind-out-file={out}"
+    return f"valgrind -q --tool=callgrind --dump-instr=yes {CALLGRIND_EXTRA} --callgrind-out-file={out}"
 
 
 # The connections the engine's TLS endpoint has accepted (filled by its proxy).
@@ -312,12 +349,16 @@ def exact_per_warm(binary, make_events, env, work, tool):
         for warm in COUNT_RUNS:
             out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
             connections.add(counted_run(binary, make_events(warm + 1), env, tool, out))
-            found.append(strace_calls(out) if tool == "strace" else {"total": callgrind_instructions(out)})
+            found.append(strace_calls(out) if tool == "strace" else
+                         {"total": callgrind_instructions(out), "executed": executed_per_address(out)})
         if len(connections) == 1:
             break
     else:
         raise SystemExit(f"{tool} {binary}: no two runs on as many engine connections ({COUNT_TRIES} tries)")
     span = COUNT_RUNS[1] - COUNT_RUNS[0]
+    if tool == "callgrind":
+        return {"total": (found[1]["total"] - found[0]["total"]) / span,
+                "code_lines": code_lines_per_warm(found[0]["executed"], found[1]["executed"], span)}
     return {k: (found[1].get(k, 0) - found[0].get(k, 0)) / span for k in set(found[0]) | set(found[1])}
 
 
@@ -418,6 +459,9 @@ def main():
                     help="only the CPU an idle gap adds, natively, with session resumption and without, "
                          "in alternating rounds of --gap-samples gaps (--gap-rounds)")
     ap.add_argument("--gap-rounds", type=int, default=5)
+    ap.add_argument("--cpu-against", default=None,
+                    help="only CPU per warm invocation, natively: the function against other builds of it "
+                         "(comma-separated paths), in alternating rounds (--gap-rounds) of --invocations each")
     args = ap.parse_args()
     n = args.invocations
 
@@ -435,7 +479,8 @@ def main():
         floor_count = 2 * (n + 200 + 2 * (4 + 3 * args.gap_samples) + 2 * GAP_COUNT_IDS)
         floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + floor_count))
         gap_only_count = 2 * 2 * args.gap_rounds * (4 + 3 * args.gap_samples) if args.gaps_only else 0
-        setup_tables(port, rtt_ids[-1] + floor_count + gap_only_count)
+        against_count = (args.gap_rounds * (2 + args.cpu_against.count(",")) * (n + 1)) if args.cpu_against else 0
+        setup_tables(port, max(rtt_ids[-1] + floor_count + gap_only_count, against_count))
         stats = {}
         idle_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=stats)
         full_stats = {}
@@ -474,13 +519,29 @@ def main():
             return (("runtime + raw signed UpdateItem", args.floor, lambda k: [{"id": next(ids)} for _ in range(k)], common_env),
                     ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env))
 
+        if args.cpu_against:
+            # Builds judged on CPU time side by side: each round runs every
+            # build once, so the VM's drift hits them all alike.
+            ids = iter(range(1, against_count + 1))
+            _, _, make, env = floor_and_function(ids)[1]
+            builds = [args.bootstrap] + args.cpu_against.split(",")
+            cpu = {b: [] for b in builds}
+            for _ in range(args.gap_rounds):
+                for b in builds:
+                    cpu[b].append(cpu_per_warm(b, make, env, n))
+            for b in builds:
+                print(f"{b}: CPU per warm invocation, median of {args.gap_rounds} rounds of {n}: "
+                      f"{statistics.median(cpu[b]):.0f} us (rounds: {' '.join(f'{v:.0f}' for v in cpu[b])})")
+            return
+
         if args.counts_only:
             ids = iter(range(1, 10_000))
             for name, binary, make, env in floor_and_function(ids):
                 calls = exact_per_warm(binary, make, env, work, "strace")
-                instructions = exact_per_warm(binary, make, env, work, "callgrind")["total"]
-                print(f"{name:<34} {instructions / 1e6:.3f}M instructions, {steady(calls):.1f} steady system calls "
-                      f"(write {calls.get('write', 0):.1f}) per warm invocation")
+                counted = exact_per_warm(binary, make, env, work, "callgrind")
+                print(f"{name:<34} {counted['total'] / 1e6:.3f}M instructions, {steady(calls):.1f} steady system calls "
+                      f"(write {calls.get('write', 0):.1f}), {counted['code_lines']} lines of code "
+                      f"({counted['code_lines'] * 64 / 1024:.0f} KiB) per warm invocation")
             hello, _ = cold_instructions(args.hello, lambda k: [{"hello": "world"}] * k, {}, work)
             ours, retried = cold_instructions(args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)],
                                            static_env, work)
@@ -583,10 +644,12 @@ def main():
         kinds.update((name, (binary, make, env)) for name, binary, make, env in floor_and_function(floor_ids))
         floor = {}
         for name, (binary, make, env) in kinds.items():
+            counted = exact_per_warm(binary, make, env, work, "callgrind")
             floor[name] = {
                 "cpu_us": cpu_per_warm(binary, make, env, n),
                 "syscalls": exact_per_warm(binary, make, env, work, "strace"),
-                "instructions": exact_per_warm(binary, make, env, work, "callgrind")["total"],
+                "instructions": counted["total"],
+                "code_lines": counted["code_lines"],
             }
         # A cold start counted exactly: the hello world against the function
         # (keys in the environment: init's TLS is the DynamoDB warm-up).
@@ -696,6 +759,8 @@ def main():
               f"{steady(fn['syscalls']):>14.1f}{steady(fn['syscalls']) - steady(raw['syscalls']):>+17.1f} (target <= +2)")
         print(f"{'user instructions (callgrind)':<34}{bare['instructions'] / 1e6:>13.3f}M{raw['instructions'] / 1e6:>15.3f}M"
               f"{fn['instructions'] / 1e6:>13.3f}M{fn['instructions'] / raw['instructions']:>17.2f}x (target <= 1.25)")
+        print(f"{'code executed, 64-byte lines':<34}{bare['code_lines']:>14}{raw['code_lines']:>16}"
+              f"{fn['code_lines']:>14}{fn['code_lines'] / raw['code_lines']:>17.2f}x")
         print(f"{'CPU time, whole process (noisy)':<34}{bare['cpu_us']:>12.0f}us{raw['cpu_us']:>14.0f}us"
               f"{fn['cpu_us']:>12.0f}us{fn['cpu_us'] / raw['cpu_us']:>17.2f}x (target <= 1.3)")
         print("  system calls per warm invocation, by call (function / raw / bare):")
