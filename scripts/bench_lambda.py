@@ -310,12 +310,14 @@ def code_lines_per_warm(before, after, span):
 CALLGRIND_EXTRA = os.environ.get("BENCH_CALLGRIND_ARGS", "")
 
 
-def counting_wrapper(tool, out):
+def counting_wrapper(tool, out, per_instruction=False):
     """The command a counted run goes under: strace's table of calls, or
-    callgrind's instruction count, written to `out`."""
+    callgrind's instruction count (and, `per_instruction`, each
+    instruction's, for the code a run goes through), written to `out`."""
     if tool == "strace":
         return f"strace -f -qq -c -o {out}"
-    return f"valgrind -q --tool=callgrind --dump-instr=yes {CALLGRIND_EXTRA} --callgrind-out-file={out}"
+    dump = "--dump-instr=yes " if per_instruction else ""
+    return f"valgrind -q --tool=callgrind {dump}{CALLGRIND_EXTRA} --callgrind-out-file={out}"
 
 
 # The connections the engine's TLS endpoint has accepted (filled by its proxy).
@@ -325,11 +327,11 @@ COUNT_TRIES = 8
 COLD_RETRIED = "a start-up call timed out in every run"
 
 
-def counted_run(binary, events, env, tool, out):
+def counted_run(binary, events, env, tool, out, per_instruction=False):
     """One run under strace or callgrind; the connections it opened to the
     engine's TLS endpoint."""
     before = ENGINE_TLS.get("connections", 0)
-    r = harness(binary, events, env, os.devnull, wrapper=counting_wrapper(tool, out), timeout=300)
+    r = harness(binary, events, env, os.devnull, wrapper=counting_wrapper(tool, out, per_instruction), timeout=300)
     statuses = [i["statusCode"] for i in r["invocations"]]
     assert set(statuses) == {200}, f"{tool} {binary}: answers {statuses}: {r['invocations'][-1]['body']}"
     return ENGINE_TLS.get("connections", 0) - before
@@ -345,24 +347,27 @@ def counted_run(binary, events, env, tool, out):
 # like with like: the two runs of a difference on as many connections, a
 # cold start on one.
 def exact_per_warm(binary, make_events, env, work, tool):
-    """System calls (strace, every thread) or user instructions (callgrind)
-    per warm invocation: {name: count}, with "total"."""
+    """Per warm invocation: system calls (strace, every thread: {name:
+    count}, with "total"), or user instructions and lines of code run
+    through (callgrind: {"total", "code_lines"}). Each profile is read once
+    the two runs compare."""
     for _ in range(COUNT_TRIES):
         found, connections = [], set()
         for warm in COUNT_RUNS:
             out = os.path.join(work, f"{tool}-{os.path.basename(binary)}-{warm}.out")
-            connections.add(counted_run(binary, make_events(warm + 1), env, tool, out))
-            found.append(strace_calls(out) if tool == "strace" else
-                         {"total": callgrind_instructions(out), "executed": executed_per_address(out)})
+            connections.add(counted_run(binary, make_events(warm + 1), env, tool, out, per_instruction=True))
+            found.append(out)
         if len(connections) == 1:
             break
     else:
         raise SystemExit(f"{tool} {binary}: no two runs on as many engine connections ({COUNT_TRIES} tries)")
     span = COUNT_RUNS[1] - COUNT_RUNS[0]
     if tool == "callgrind":
-        return {"total": (found[1]["total"] - found[0]["total"]) / span,
-                "code_lines": code_lines_per_warm(found[0]["executed"], found[1]["executed"], span)}
-    return {k: (found[1].get(k, 0) - found[0].get(k, 0)) / span for k in set(found[0]) | set(found[1])}
+        few, many = found
+        return {"total": (callgrind_instructions(many) - callgrind_instructions(few)) / span,
+                "code_lines": code_lines_per_warm(executed_per_address(few), executed_per_address(many), span)}
+    few, many = (strace_calls(out) for out in found)
+    return {k: (many.get(k, 0) - few.get(k, 0)) / span for k in set(few) | set(many)}
 
 
 def cold_instructions(binary, make_events, env, work):
@@ -381,6 +386,17 @@ def cpu_per_warm(binary, make_events, env, n):
     r = harness(binary, make_events(n + 1), env, os.devnull)
     assert {i["statusCode"] for i in r["invocations"]} == {200}, r["invocations"][:2]
     return (r["cpu_ms_end"] - r["cpu_ms_after_first"]) * 1000 / n
+
+
+def cpu_in_rounds(runs, rounds, n):
+    """CPU per warm invocation of each of `runs` ({name: (binary, events,
+    env)}), over `rounds` rounds of `n` invocations in which every run takes
+    its turn, so the VM's drift hits them all alike: {name: [per round]}."""
+    cpu = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (binary, make, env) in runs.items():
+            cpu[name].append(cpu_per_warm(binary, make, env, n))
+    return cpu
 
 
 def idle_gap(binary, make_events, env, gap_s, samples):
@@ -523,15 +539,11 @@ def main():
                     ("the function", args.bootstrap, lambda k: [rest_event(next(ids), access, session) for _ in range(k)], static_env))
 
         if args.cpu_against:
-            # Builds judged on CPU time side by side: each round runs every
-            # build once, so the VM's drift hits them all alike.
+            # Builds judged on CPU time side by side.
             ids = iter(range(1, against_count + 1))
             _, _, make, env = floor_and_function(ids)[1]
             builds = [args.bootstrap] + args.cpu_against.split(",")
-            cpu = {b: [] for b in builds}
-            for _ in range(args.gap_rounds):
-                for b in builds:
-                    cpu[b].append(cpu_per_warm(b, make, env, n))
+            cpu = cpu_in_rounds({b: (b, make, env) for b in builds}, args.gap_rounds, n)
             for b in builds:
                 print(f"{b}: CPU per warm invocation, median of {args.gap_rounds} rounds of {n}: "
                       f"{statistics.median(cpu[b]):.0f} us (rounds: {' '.join(f'{v:.0f}' for v in cpu[b])})")
@@ -645,12 +657,9 @@ def main():
         # valgrind the start-up reads' one-second limits would expire.
         kinds = {"bare runtime": (args.hello, lambda k: [{"hello": "world"}] * k, {})}
         kinds.update((name, (binary, make, env)) for name, binary, make, env in floor_and_function(floor_ids))
-        # CPU in rounds taken in turn, a median each: the VM's drift during
-        # the phase then hits the three alike, not whichever ran last.
-        cpu_rounds = {name: [] for name in kinds}
-        for _ in range(CPU_ROUNDS):
-            for name, (binary, make, env) in kinds.items():
-                cpu_rounds[name].append(cpu_per_warm(binary, make, env, max(n // CPU_ROUNDS, 1)))
+        # CPU in rounds taken in turn, a median each, rather than one phase
+        # each, which the VM's drift would judge.
+        cpu_rounds = cpu_in_rounds(kinds, CPU_ROUNDS, max(n // CPU_ROUNDS, 1))
         floor = {}
         for name, (binary, make, env) in kinds.items():
             counted = exact_per_warm(binary, make, env, work, "callgrind")
