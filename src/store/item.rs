@@ -3,7 +3,7 @@
 //! (`{"S": "…"}`, `{"N": "12"}`, …) is handed over as the value it holds.
 //! The SDK's reading first builds a map of its own attribute type, an
 //! allocation and a SipHash per attribute: after the signature, the largest
-//! part of its call (docs/PERFORMANCE.md, "The answer read from its body").
+//! part of its call (docs/PERFORMANCE.md, "Levers kept").
 
 use std::marker::PhantomData;
 
