@@ -479,8 +479,9 @@ def main():
                          "in alternating rounds of --gap-samples gaps (--gap-rounds)")
     ap.add_argument("--gap-rounds", type=int, default=5)
     ap.add_argument("--cpu-against", default=None,
-                    help="only CPU per warm invocation, natively: the function against other builds of it "
-                         "(comma-separated paths), in alternating rounds (--gap-rounds) of --invocations each")
+                    help="only CPU, natively: the function against other builds of it (comma-separated "
+                         "paths), per warm invocation in alternating rounds (--gap-rounds) of --invocations "
+                         "each, and init in --init-runs starts each, taken in turn")
     args = ap.parse_args()
     n = args.invocations
 
@@ -498,7 +499,7 @@ def main():
         floor_count = 2 * (n + 200 + 2 * (4 + 3 * args.gap_samples) + 2 * GAP_COUNT_IDS)
         floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + floor_count))
         gap_only_count = 2 * 2 * args.gap_rounds * (4 + 3 * args.gap_samples) if args.gaps_only else 0
-        against_count = (args.gap_rounds * (2 + args.cpu_against.count(",")) * (n + 1)) if args.cpu_against else 0
+        against_count = ((args.gap_rounds * (n + 1) + args.init_runs) * (2 + args.cpu_against.count(","))) if args.cpu_against else 0
         setup_tables(port, max(rtt_ids[-1] + floor_count + gap_only_count, against_count))
         stats = {}
         idle_port = start_tls_proxy(crt, key, port, idle_close=1.0, stats=stats)
@@ -544,9 +545,18 @@ def main():
             _, _, make, env = floor_and_function(ids)[1]
             builds = [args.bootstrap] + args.cpu_against.split(",")
             cpu = cpu_in_rounds({b: (b, make, env) for b in builds}, args.gap_rounds, n)
+            # Init as well (keys in the environment: the warm-up's handshake
+            # is its one I/O), starts taken in turn: what a larger binary
+            # costs a cold start.
+            init = {b: [] for b in builds}
+            for _ in range(args.init_runs):
+                for b in builds:
+                    init[b].append(harness(b, make(1), env, os.devnull)["cpu_ms_at_first_next"])
             for b in builds:
-                print(f"{b}: CPU per warm invocation, median of {args.gap_rounds} rounds of {n}: "
-                      f"{statistics.median(cpu[b]):.0f} us (rounds: {' '.join(f'{v:.0f}' for v in cpu[b])})")
+                print(f"{b} ({os.path.getsize(b)} bytes): CPU per warm invocation, median of {args.gap_rounds} "
+                      f"rounds of {n}: {statistics.median(cpu[b]):.0f} us (rounds: {' '.join(f'{v:.0f}' for v in cpu[b])}); "
+                      f"init CPU, median of {args.init_runs} starts: {statistics.median(init[b]):.2f} ms "
+                      f"(quartiles {' '.join(f'{v:.2f}' for v in statistics.quantiles(init[b], n=4))})")
             return
 
         if args.counts_only:
