@@ -400,8 +400,9 @@ def cpu_in_rounds(runs, rounds, n):
 
 
 def idle_gap(binary, make_events, env, gap_s, samples):
-    """Invocations after an idle gap in which the endpoint closed the
-    connection, against warm ones: medians of CPU (us) and latency (ms)."""
+    """Invocations after an idle gap (in which the endpoint closed the
+    connection, unless it keeps idle ones), against warm ones: medians of
+    CPU (us) and latency (ms)."""
     per_sample = 3  # the invocation after the gap, then two warm ones
     events = make_events(4 + samples * per_sample)
     gaps = [5 + k * per_sample for k in range(samples)]  # 1-based
@@ -497,8 +498,9 @@ def main():
         # each) + 101 raw round-trip probes, then the SDK round-trip probes.
         rtt_ids = list(range(n + 2 * args.init_runs + 200, n + 2 * args.init_runs + 200 + n + 1))
         # The floor and the function each: the warm runs, the exact counts,
-        # the idle-gap medians and the idle-gap counts (GAP_COUNT_IDS), with
-        # and without session resumption.
+        # the idle-gap medians (session resumed, full handshakes, connection
+        # kept) and the idle-gap counts (GAP_COUNT_IDS), with and without
+        # session resumption.
         floor_count = 2 * (n + 200 + 3 * (4 + 3 * args.gap_samples) + 2 * GAP_COUNT_IDS)
         floor_ids = iter(range(rtt_ids[-1] + 1, rtt_ids[-1] + 1 + floor_count))
         gap_only_count = 2 * 3 * args.gap_rounds * (4 + 3 * args.gap_samples) if args.gaps_only else 0
