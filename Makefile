@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: venv sam-venv checkov-venv node-deps artifact-deps test-artifact lint-api browser-deps dev test browser smoke lint fmt unit integration fuzz bench bench-counts build \
-	build-VerifyFunction build-PreTrafficHook lint-template deploy clean
+	build-VerifyFunction build-PreTrafficHook lint-template deploy clean hot-functions
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_DIR := $(TARGET_DIR)/lambda/bootstrap
@@ -182,6 +182,24 @@ bench-counts: venv
 		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
 		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt --floor $(TARGET_DIR)/release/floor-ddb \
 		--invocations 10 --gap-samples 1 --counts-only
+
+## Regenerates link/hot-functions.ld, the functions a warm invocation runs,
+## which release builds on Linux lay out together (build.rs): counted with
+## callgrind on a release bootstrap built with its symbols kept. Rerun after
+## changes to the request path or to dependencies; a stale list costs only
+## the layout, never the build.
+HOT_DIR := $(TARGET_DIR)/hot-functions
+hot-functions: venv
+	CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --bin bootstrap --target-dir $(HOT_DIR)
+	cargo build --release --bin hello-runtime
+	cargo build --release --example engine_rtt
+	cargo build --release --features testing --bin dev-tokens --bin floor-ddb
+	set -o pipefail; $(PY) scripts/bench_lambda.py --bootstrap $(HOT_DIR)/release/bootstrap \
+		--hello $(TARGET_DIR)/release/hello-runtime --dev-tokens $(TARGET_DIR)/release/dev-tokens \
+		--engine-rtt $(TARGET_DIR)/release/examples/engine_rtt --floor $(TARGET_DIR)/release/floor-ddb \
+		--invocations 10 --gap-samples 1 --counts-only | tee $(HOT_DIR)/counts.log
+	$(PY) scripts/hot_functions.py --binary $(HOT_DIR)/release/bootstrap --out link/hot-functions.ld \
+		--profiles "$$(sed -n 's/^profiles: //p' $(HOT_DIR)/counts.log)"
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) target .aws-sam

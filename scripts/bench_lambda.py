@@ -486,6 +486,8 @@ def main():
                     help="only CPU, natively: the function against other builds of it (comma-separated "
                          "paths), per warm invocation in alternating rounds (--gap-rounds) of --invocations "
                          "each, and init in --init-runs starts each, taken in turn")
+    ap.add_argument("--floor-builds", action="store_true",
+                    help="with --cpu-against: the builds are of the floor, judged against --floor")
     args = ap.parse_args()
     n = args.invocations
 
@@ -547,8 +549,8 @@ def main():
         if args.cpu_against:
             # Builds judged on CPU time side by side.
             ids = iter(range(1, against_count + 1))
-            _, _, make, env = floor_and_function(ids)[1]
-            builds = [args.bootstrap] + args.cpu_against.split(",")
+            _, base, make, env = floor_and_function(ids)[0 if args.floor_builds else 1]
+            builds = [base] + args.cpu_against.split(",")
             cpu = cpu_in_rounds({b: (b, make, env) for b in builds}, args.gap_rounds, n)
             # Init as well (keys in the environment: the warm-up's handshake
             # is its one I/O), starts taken in turn: what a larger binary

@@ -19,6 +19,8 @@
    tokens answers 200 after the endpoint closed the idle connection, its
    reconnect resumes the TLS session, and the item read back from the table
    carries it.
+4. The functions a warm invocation runs sit together in `.text.hot`
+   (build.rs, link/hot-functions.ld).
 A cold start under emulation is reported, never judged.
 Exits 1 with a line saying what is wrong.
 """
@@ -194,6 +196,13 @@ def read_back():
     return ok
 
 
+def hot_text_bytes(path):
+    """The size of the section build.rs's linker script puts the hot functions in (0: none)."""
+    sections = subprocess.run(["readelf", "-W", "-S", path], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"\s\.text\.hot\s+PROGBITS\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", sections)
+    return int(m.group(1), 16) if m else 0
+
+
 def check_artifact(zip_path, run_it=True):
     work = tempfile.mkdtemp(prefix="artifact-")
     try:
@@ -212,6 +221,11 @@ def check_artifact(zip_path, run_it=True):
             raise Refused(f"under qemu-aarch64, failed: {', '.join(failures)}")
         if not read_back():
             raise Refused("the decision did not reach the table")
+        hot = hot_text_bytes(binary)
+        if not hot:
+            raise Refused("bootstrap has no .text.hot section: the layout of build.rs and "
+                          "link/hot-functions.ld did not reach the link")
+        print(f"ok   the functions a warm invocation runs laid out together: .text.hot, {hot} bytes")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
