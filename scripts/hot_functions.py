@@ -33,23 +33,71 @@ from bench_lambda import executed_per_address  # noqa: E402
 HASH = re.compile(r"17h[0-9a-f]{16}E$")
 CRATE = re.compile(r"Cs[0-9a-zA-Z]*_(?=\d)")
 SUFFIX = re.compile(r"(\.llvm)?\.\d+$")
+# nm -C keeps a legacy name's hash; callgrind's names drop it.
+DEMANGLED_HASH = re.compile(r"::h[0-9a-f]{16}$")
+# A callgrind name definition: `fn=(12) name`, later `fn=(12)` (also
+# `cfn=`, `ob=`, `cob=`).
+NAMED = re.compile(r"^(c?fn|c?ob)=(\(\d+\))(?: (.+))?$")
 
 
 def functions(binary):
-    """[(start, size, mangled name)] of the binary's functions, by address."""
-    out = subprocess.run(["nm", "--defined-only", "-n", "-S", binary],
-                         check=True, capture_output=True, text=True).stdout
-    rows = []
-    for line in out.splitlines():
-        f = line.split()
+    """[(start, size, mangled name)] of the binary's functions, by address,
+    and {name: [starts]} under both their mangled and demangled names."""
+    def listing(*flags):
+        out = subprocess.run(["nm", "--defined-only", "-n", "-S", *flags, binary],
+                             check=True, capture_output=True, text=True).stdout
+        return [line.split(maxsplit=3) for line in out.splitlines()]
+    rows, starts = [], {}
+    for f, d in zip(listing(), listing("-C")):
         if len(f) == 4 and f[2] in "tTwW":
-            rows.append((int(f[0], 16), int(f[1], 16), f[3]))
-    return rows
+            start = int(f[0], 16)
+            rows.append((start, int(f[1], 16), f[3]))
+            for name in (f[3], DEMANGLED_HASH.sub("", d[3])):
+                starts.setdefault(name, []).append(start)
+    return rows, starts
+
+
+def load_bias(profile, obj, starts):
+    """How far the profile's addresses of `obj` sit from the binary's own. A
+    position-independent binary runs where valgrind loads it, and callgrind
+    writes run-time addresses unless it read debug info: the difference most
+    functions agree on, between the lowest address run in a function the
+    profile names and that function's start in the binary."""
+    names, low, fn, ob, pos = {}, {}, None, None, 0
+    for line in open(profile):
+        m = NAMED.match(line)
+        if m:
+            kind, key, name = m.groups()
+            if name:
+                names[(kind[-2:], key)] = name
+            if kind == "fn":
+                fn = names.get(("fn", key))
+            elif kind == "ob":
+                ob = key
+        elif line[:1].isdigit() or line[:1] in "+-":
+            tok = line.split()[0]
+            step = int(tok[1:], 0) if tok[0] in "+-" else None
+            pos = int(tok, 0) if step is None else pos + step if tok[0] == "+" else pos - step
+            if ob == obj and fn:
+                low[fn] = min(low.get(fn, pos), pos)
+    votes = {}
+    for name, addr in low.items():
+        found = starts.get(name, [])
+        if len(found) == 1:
+            votes[addr - found[0]] = votes.get(addr - found[0], 0) + 1
+    bias = max(votes, key=votes.get) if votes else None
+    # Most functions agree when the profile ran this binary; another build
+    # scatters them.
+    if bias is None or votes[bias] < 0.9 * sum(votes.values()):
+        sys.exit(f"{profile}: its functions do not sit at one offset from the binary's: "
+                 "profile the binary given (make hot-functions does both)")
+    return bias
 
 
 def hot_names(profiles, binary, few=10, many=60):
-    before = executed_per_address(os.path.join(profiles, f"callgrind-bootstrap-{few}.out"))
-    after = executed_per_address(os.path.join(profiles, f"callgrind-bootstrap-{many}.out"))
+    few_path = os.path.join(profiles, f"callgrind-bootstrap-{few}.out")
+    many_path = os.path.join(profiles, f"callgrind-bootstrap-{many}.out")
+    before, after = executed_per_address(few_path), executed_per_address(many_path)
     span = many - few
     hot = [(obj, a) for (obj, a), n in after.items() if n - before.get((obj, a), 0) >= span]
     # The binary's own code is the object with the most of it (the others
@@ -58,11 +106,13 @@ def hot_names(profiles, binary, few=10, many=60):
     for obj, _ in hot:
         by_obj[obj] = by_obj.get(obj, 0) + 1
     own = max(by_obj, key=by_obj.get)
-    fns = functions(binary)
-    starts = [s for s, _, _ in fns]
+    fns, starts = functions(binary)
+    bias = load_bias(many_path, own[len("ob="):], starts)
+    first = [s for s, _, _ in fns]
     names = {}
     for obj, a in hot:
-        i = bisect.bisect_right(starts, a) - 1
+        a -= bias
+        i = bisect.bisect_right(first, a) - 1
         if obj == own and i >= 0 and a < fns[i][0] + max(fns[i][1], 1):
             names[fns[i][2]] = fns[i][0]
     return sorted(names, key=names.get)
