@@ -18,6 +18,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import socket
 import ssl
 import statistics
@@ -268,13 +269,27 @@ def callgrind_instructions(path):
     raise SystemExit(f"no instruction total in {path}")
 
 
-def executed_per_address(path):
+# A callgrind name: defined once as `fn=(12) name` (or `cfn=`, `ob=`,
+# `cob=`), then referred to as `fn=(12)`.
+CALLGRIND_NAME = re.compile(r"^(c?fn|c?ob)=(\(\d+\))(?: (.+))?$")
+
+
+def executed_per_address(path, lowest=None):
     """{(object, instruction address): times executed} from a callgrind
     profile written with `--dump-instr=yes` (positions `instr line`, each
     possibly relative to the one before; a call's inclusive cost line is
-    skipped, its instruction is counted on its own line)."""
+    skipped, its instruction is counted on its own line). With `lowest`, a
+    dict, also fills it with {(object, function name): lowest address run}."""
     counts, pos, obj, after_call = {}, [0, 0], None, False
+    names, fn = {}, None
     for line in open(path):
+        named = CALLGRIND_NAME.match(line) if lowest is not None else None
+        if named:
+            kind, key, name = named.groups()
+            if name:
+                names[(kind[-2:], key)] = name
+            if kind == "fn":
+                fn = names.get(("fn", key))
         if line.startswith("ob="):
             obj = line.split()[0]
         elif line.startswith("calls="):
@@ -289,6 +304,8 @@ def executed_per_address(path):
                     pos[i] += step if tok[0] == "+" else -step
                 else:
                     pos[i] = int(tok, 0)
+            if lowest is not None and fn:
+                lowest[(obj, fn)] = min(lowest.get((obj, fn), pos[0]), pos[0])
             if after_call:
                 after_call = False
             elif len(fields) > 2:

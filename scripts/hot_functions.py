@@ -12,8 +12,9 @@ every warm invocation: its instructions run at least once more per extra
 invocation, as the bench's code count reads them.
 
 Each function is named by its section (`.text.<mangled name>`; rustc puts
-every function in its own) with the legacy mangling's hash left open
-(`17h*`), so the list holds for the arm64 build, other flags and later
+every function in its own) with what changes between builds left open (the
+legacy mangling's hash, a v0 name's crate disambiguators, LLVM's numbered
+suffixes), so the list holds for the arm64 build, other flags and later
 dependency versions alike. A name the build no longer has matches nothing:
 a stale list costs only the layout, never the build.
 """
@@ -35,9 +36,6 @@ CRATE = re.compile(r"Cs[0-9a-zA-Z]*_(?=\d)")
 SUFFIX = re.compile(r"(\.llvm)?\.\d+$")
 # nm -C keeps a legacy name's hash; callgrind's names drop it.
 DEMANGLED_HASH = re.compile(r"::h[0-9a-f]{16}$")
-# A callgrind name definition: `fn=(12) name`, later `fn=(12)` (also
-# `cfn=`, `ob=`, `cob=`).
-NAMED = re.compile(r"^(c?fn|c?ob)=(\(\d+\))(?: (.+))?$")
 
 
 def functions(binary):
@@ -57,47 +55,29 @@ def functions(binary):
     return rows, starts
 
 
-def load_bias(profile, obj, starts):
+def load_bias(lowest, obj, starts):
     """How far the profile's addresses of `obj` sit from the binary's own. A
     position-independent binary runs where valgrind loads it, and callgrind
     writes run-time addresses unless it read debug info: the difference most
     functions agree on, between the lowest address run in a function the
-    profile names and that function's start in the binary."""
-    names, low, fn, ob, pos = {}, {}, None, None, 0
-    for line in open(profile):
-        m = NAMED.match(line)
-        if m:
-            kind, key, name = m.groups()
-            if name:
-                names[(kind[-2:], key)] = name
-            if kind == "fn":
-                fn = names.get(("fn", key))
-            elif kind == "ob":
-                ob = key
-        elif line[:1].isdigit() or line[:1] in "+-":
-            tok = line.split()[0]
-            step = int(tok[1:], 0) if tok[0] in "+-" else None
-            pos = int(tok, 0) if step is None else pos + step if tok[0] == "+" else pos - step
-            if ob == obj and fn:
-                low[fn] = min(low.get(fn, pos), pos)
+    profile names (`lowest`) and that function's start in the binary; None
+    when they do not agree (the profile ran another build)."""
     votes = {}
-    for name, addr in low.items():
-        found = starts.get(name, [])
+    for (o, name), addr in lowest.items():
+        found = starts.get(name, []) if o == obj else []
         if len(found) == 1:
             votes[addr - found[0]] = votes.get(addr - found[0], 0) + 1
     bias = max(votes, key=votes.get) if votes else None
     # Most functions agree when the profile ran this binary; another build
     # scatters them.
-    if bias is None or votes[bias] < 0.9 * sum(votes.values()):
-        sys.exit(f"{profile}: its functions do not sit at one offset from the binary's: "
-                 "profile the binary given (make hot-functions does both)")
-    return bias
+    return bias if bias is not None and votes[bias] >= 0.9 * sum(votes.values()) else None
 
 
 def hot_names(profiles, binary, few=10, many=60):
     few_path = os.path.join(profiles, f"callgrind-bootstrap-{few}.out")
     many_path = os.path.join(profiles, f"callgrind-bootstrap-{many}.out")
-    before, after = executed_per_address(few_path), executed_per_address(many_path)
+    lowest = {}
+    before, after = executed_per_address(few_path), executed_per_address(many_path, lowest)
     span = many - few
     hot = [(obj, a) for (obj, a), n in after.items() if n - before.get((obj, a), 0) >= span]
     # The binary's own code is the object with the most of it (the others
@@ -107,7 +87,10 @@ def hot_names(profiles, binary, few=10, many=60):
         by_obj[obj] = by_obj.get(obj, 0) + 1
     own = max(by_obj, key=by_obj.get)
     fns, starts = functions(binary)
-    bias = load_bias(many_path, own[len("ob="):], starts)
+    bias = load_bias(lowest, own, starts)
+    if bias is None:
+        sys.exit(f"{many_path}: its functions do not sit at one offset from those of {binary}: "
+                 "profile the binary given (make hot-functions does both)")
     first = [s for s, _, _ in fns]
     names = {}
     for obj, a in hot:
