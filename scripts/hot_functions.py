@@ -34,6 +34,8 @@ from bench_lambda import executed_per_address  # noqa: E402
 HASH = re.compile(r"17h[0-9a-f]{16}E$")
 CRATE = re.compile(r"Cs[0-9a-zA-Z]*_(?=\d)")
 SUFFIX = re.compile(r"(\.llvm)?\.\d+$")
+# How many functions must agree on an object's offset to place it.
+MIN_AGREEING = 20
 # nm -C keeps a legacy name's hash; callgrind's names drop it.
 DEMANGLED_HASH = re.compile(r"::h[0-9a-f]{16}$")
 
@@ -69,36 +71,47 @@ def load_bias(lowest, obj, starts):
             votes[addr - found[0]] = votes.get(addr - found[0], 0) + 1
     bias = max(votes, key=votes.get) if votes else None
     # Most functions agree when the profile ran this binary; another build
-    # scatters them.
-    return bias if bias is not None and votes[bias] >= 0.9 * sum(votes.values()) else None
+    # scatters them. A handful agreeing by chance (a library's `_start`
+    # against the binary's) places nothing.
+    agreed = votes[bias] if bias is not None else 0
+    return bias if agreed >= max(MIN_AGREEING, 0.9 * sum(votes.values())) else None
+
+
+def run_functions(counts, lowest, binary, profile):
+    """{name: start} of the binary's functions with an instruction in
+    `counts` ({(object, address): …}, from `profile`). Each object of the profile is
+    placed by its own load bias: valgrind may name the binary's code in two
+    objects (one per executable section, `.text.hot` apart from `.text`),
+    each at its own offset; libc and the loader agree with none."""
+    fns, starts = functions(binary)
+    first = [s for s, _, _ in fns]
+    biases = {obj: load_bias(lowest, obj, starts) for obj in {o for o, _ in counts}}
+    biases = {obj: b for obj, b in biases.items() if b is not None}
+    if not biases:
+        sys.exit(f"{profile}: its functions do not sit at one offset from those of {binary}: "
+                 "profile the binary given (make hot-functions does both)")
+    names = {}
+    for obj, a in counts:
+        if obj not in biases:
+            continue
+        a -= biases[obj]
+        i = bisect.bisect_right(first, a) - 1
+        if i >= 0 and a < fns[i][0] + max(fns[i][1], 1):
+            names[fns[i][2]] = fns[i][0]
+    return names
 
 
 def hot_names(profiles, binary, few=10, many=60):
+    """The functions a warm invocation runs, every one of them: at least
+    once more per extra invocation. By address."""
     few_path = os.path.join(profiles, f"callgrind-bootstrap-{few}.out")
     many_path = os.path.join(profiles, f"callgrind-bootstrap-{many}.out")
     lowest = {}
     before, after = executed_per_address(few_path), executed_per_address(many_path, lowest)
     span = many - few
-    hot = [(obj, a) for (obj, a), n in after.items() if n - before.get((obj, a), 0) >= span]
-    # The binary's own code is the object with the most of it (the others
-    # are libc and the loader).
-    by_obj = {}
-    for obj, _ in hot:
-        by_obj[obj] = by_obj.get(obj, 0) + 1
-    own = max(by_obj, key=by_obj.get)
-    fns, starts = functions(binary)
-    bias = load_bias(lowest, own, starts)
-    if bias is None:
-        sys.exit(f"{many_path}: its functions do not sit at one offset from those of {binary}: "
-                 "profile the binary given (make hot-functions does both)")
-    first = [s for s, _, _ in fns]
-    names = {}
-    for obj, a in hot:
-        a -= bias
-        i = bisect.bisect_right(first, a) - 1
-        if obj == own and i >= 0 and a < fns[i][0] + max(fns[i][1], 1):
-            names[fns[i][2]] = fns[i][0]
-    return sorted(names, key=names.get)
+    per_warm = {k: n for k, n in after.items() if n - before.get(k, 0) >= span}
+    hot = run_functions(per_warm, lowest, binary, many_path)
+    return sorted(hot, key=hot.get)
 
 
 def pattern(name):
