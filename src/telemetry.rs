@@ -225,16 +225,20 @@ const fn millis(name: &'static str) -> Metric {
     }
 }
 
+/// A series for the function over all its versions, and one per version
+/// (what a canary's alarms judge).
+const PER_FUNCTION_AND_VERSION: &[&[&str]] = &[
+    &[m::FUNCTION_NAME],
+    &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
+];
+
 /// What each decision attempt's line publishes, always per function: all
 /// versions and per version (the canary's alarms), decisions by outcome,
 /// requests by status class.
 static REQUEST_METRICS: [Directive; 3] = [
     Directive {
         namespace: m::NAMESPACE,
-        dimensions: &[
-            &[m::FUNCTION_NAME],
-            &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
-        ],
+        dimensions: PER_FUNCTION_AND_VERSION,
         metrics: &[
             count(m::REQUESTS),
             count(m::SERVER_ERRORS),
@@ -258,19 +262,13 @@ static REQUEST_METRICS: [Directive; 3] = [
 /// What an answer kept apart publishes: its own count, nothing else.
 static APART_METRICS: [Directive; 1] = [Directive {
     namespace: m::NAMESPACE,
-    dimensions: &[
-        &[m::FUNCTION_NAME],
-        &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
-    ],
+    dimensions: PER_FUNCTION_AND_VERSION,
     metrics: &[count(m::OTHER_ANSWERS)],
 }];
 
 static INIT_METRICS: [Directive; 1] = [Directive {
     namespace: m::NAMESPACE,
-    dimensions: &[
-        &[m::FUNCTION_NAME],
-        &[m::FUNCTION_NAME, m::FUNCTION_VERSION],
-    ],
+    dimensions: PER_FUNCTION_AND_VERSION,
     metrics: &[count(m::COLD_STARTS), millis(m::INIT_DURATION)],
 }];
 
