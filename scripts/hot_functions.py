@@ -79,10 +79,11 @@ def load_bias(lowest, obj, starts):
 
 def run_functions(counts, lowest, binary, profile):
     """{name: start} of the binary's functions with an instruction in
-    `counts` ({(object, address): …}, from `profile`). Each object of the profile is
-    placed by its own load bias: valgrind may name the binary's code in two
-    objects (one per executable section, `.text.hot` apart from `.text`),
-    each at its own offset; libc and the loader agree with none."""
+    `counts` ({(object, address): …}, read from `profile`). Each object of
+    the profile is placed by its own load bias: valgrind may name the
+    binary's code in two objects (one per executable section, `.text.hot`
+    apart from `.text`), each at its own offset; libc and the loader agree
+    with none."""
     fns, starts = functions(binary)
     first = [s for s, _, _ in fns]
     biases = {obj: load_bias(lowest, obj, starts) for obj in {o for o, _ in counts}}
